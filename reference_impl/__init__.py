@@ -1,0 +1,1 @@
+"""Tested reference PyTorch implementations of the classic papers, one self-contained file each."""

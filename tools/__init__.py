@@ -1,0 +1,1 @@
+"""Build-time tools: the catalog and the generator of diagrams, tables and figures."""

@@ -1,0 +1,444 @@
+"""Generate the site's diagrams, parameter tables, figures and catalog pages into ``generated/``.
+
+Usage::
+
+    python -m tools.generate                 # everything (cached: unchanged inputs are skipped)
+    python -m tools.generate --only resnet50 # some models / figures / papers by id
+    python -m tools.generate --force         # ignore the cache
+
+A plain step that writes files (not a MkDocs plugin), run by ``nox -s docs`` before the build.
+Each artifact group (a model, a paper's figures, the catalog pages) is rebuilt only when the hash
+of everything it depends on changes: its source files, its catalog entry, this generator's code and
+the library versions. Files are written atomically and the group's stamp last, so an interrupted
+run leaves no half-written file and the next run redoes what was not stamped. A failing model is
+reported in one line naming it and the cause; the other models' artifacts are kept and the run
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tools.catalog import ROOT, CatalogError, Model, load
+
+OUT = ROOT / "generated"
+GENERATOR_FILES = (
+    "tools/catalog.py",
+    "tools/trace.py",
+    "tools/diagram.py",
+    "tools/tables.py",
+    "tools/generate.py",
+)
+FIGURE_FILES = ("tools/figures/__init__.py", "tools/figures/style.py", "tools/generate.py")
+DOT_HELP = (
+    "Graphviz's `dot` program was not found on PATH: install Graphviz "
+    "(Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
+    "Windows: `winget install graphviz`), then rerun."
+)
+
+
+class GenerationError(RuntimeError):
+    """One artifact group could not be generated; the message names it and the cause."""
+
+
+# ── small pure helpers ─────────────────────────────────────────────────────────────────────
+
+
+def write_atomic(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` via a temporary file and rename; return whether it changed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8")
+    if path.exists() and path.read_bytes() == data:
+        return False
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def file_hash(*parts: str | bytes) -> str:
+    """SHA-256 over the given parts (each length-prefixed)."""
+    h = hashlib.sha256()
+    for part in parts:
+        b = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(b).to_bytes(8, "little") + b)
+    return h.hexdigest()
+
+
+def sources(*rel_paths: str) -> list[bytes]:
+    """Contents of repository files (missing ones hash as their name, so adding one rebuilds)."""
+    out = []
+    for rel in sorted(set(rel_paths)):
+        p = ROOT / rel
+        out.append(rel.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"<missing>"))
+    return out
+
+
+def versions() -> str:
+    """Library versions that change the artifacts."""
+    import graphviz
+    import matplotlib
+    import torch
+
+    dot = shutil.which("dot")
+    dot_v = ""
+    if dot:
+        dot_v = subprocess.run([dot, "-V"], capture_output=True, text=True).stderr.strip()
+    return json.dumps(
+        [
+            sys.version_info[:2],
+            torch.__version__,
+            graphviz.__version__,
+            matplotlib.__version__,
+            dot_v,
+        ]
+    )
+
+
+class Stamp:
+    """The cache: one stamp file per artifact group, holding the hash of its inputs and outputs."""
+
+    def __init__(self, out: Path) -> None:
+        self.dir = out / ".stamps"
+
+    def fresh(self, group: str, key: str, out: Path) -> bool:
+        """True when the group was generated from the same inputs and its files are intact."""
+        stamp = self.dir / f"{group}.json"
+        if not stamp.is_file():
+            return False
+        try:
+            data = json.loads(stamp.read_text())
+        except ValueError:
+            return False
+        if data.get("key") != key:
+            return False
+        return all((out / f).is_file() for f in data.get("files", []))
+
+    def save(self, group: str, key: str, files: list[str]) -> None:
+        """Record the inputs' hash and the files written, last of all."""
+        write_atomic(self.dir / f"{group}.json", json.dumps({"key": key, "files": sorted(files)}))
+
+
+# ── model artifacts ─────────────────────────────────────────────────────────────────────────
+
+
+def model_key(model: Model, vers: str) -> str:
+    """Hash of everything a model's artifacts depend on."""
+    entry = json.dumps(model.entry(), sort_keys=True, default=str)
+    return file_hash(vers, entry, *sources(model.paper.module, *GENERATOR_FILES))
+
+
+def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
+    """Build, trace and measure one model; return {relative path: text} and its stats."""
+    import torch
+
+    from tools import diagram, tables
+    from tools.trace import trace
+
+    torch.manual_seed(0)
+    try:
+        net = model.build()
+    except CatalogError:
+        raise
+    except Exception as exc:
+        raise GenerationError(
+            f"model {model.id!r}: {model.paper.module}:{model.constructor}(**{model.kwargs}) "
+            f"failed to build: {type(exc).__name__}: {exc}"
+        ) from exc
+    inputs = model.example_inputs()
+    try:
+        tr = trace(net, inputs)
+        stats = tables.measure(net, inputs)
+    except Exception as exc:
+        raise GenerationError(
+            f"model {model.id!r}: forward on inputs {[list(i.shape) for i in model.inputs]} "
+            f"({model.device}) failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    problem = tables.gap_problem(model, stats)
+    if problem:
+        raise GenerationError(f"model {model.id!r}: {problem}")
+
+    def link(cls: type) -> str | None:
+        if getattr(cls, "__module__", "") == model.paper.import_name:
+            return f"#{cls.__module__}.{cls.__qualname__}"
+        return None
+
+    files: dict[str, str] = {}
+    opts = {"depth": 2, "merge": "segments", "rankdir": "TB", **model.diagram}
+    views = [("diagram", "", opts, f"{model.name} 结构总览")]
+    views += [
+        (
+            f"blocks/{b.name}",
+            b.path,
+            {"depth": float("inf"), "merge": "none", "rankdir": "TB"},
+            b.title,
+        )
+        for b in model.blocks
+    ]
+    for name, root, o, caption in views:
+        try:
+            g = diagram.build(tr, root=root, depth=o["depth"], merge=o["merge"], title=caption)
+        except KeyError as exc:
+            raise GenerationError(
+                f"model {model.id!r}: block path {root!r} is not a submodule "
+                "(fix 'blocks' in tools/catalog.toml)"
+            ) from exc
+        dot = diagram.to_dot(g, link=link, mode=o["merge"], rankdir=o["rankdir"])
+        prefix = f"{model.id}-{name.replace('/', '-')}"
+        raw, inline = diagram.render(dot, prefix)
+        kinds = {g.units[grp[0]].kind for grp in g.groups} | {
+            g.units[k].kind for grp in g.groups for k in grp
+        }
+        files[f"models/{model.id}/{name}.svg"] = raw
+        files[f"models/{model.id}/{name}.md"] = (
+            f'<figure class="dl-diagram" id="{prefix}">\n{inline}'
+            f"<figcaption>{caption}（由 <code>tools/generate.py</code> 从 "
+            f"<code>{model.paper.module}</code> 生成；点击方框跳到 API 参考）</figcaption>\n"
+            f"</figure>\n\n{diagram.legend(kinds)}\n"
+        )
+    files[f"models/{model.id}/params.md"] = tables.params_table(model, tr, stats)
+    files[f"models/{model.id}/summary.json"] = json.dumps(
+        {
+            "id": model.id,
+            "params": stats.params,
+            "trainable": stats.trainable,
+            "macs": stats.macs,
+            "torchinfo_params": stats.torchinfo_params,
+        },
+        indent=1,
+    )
+    return files, stats
+
+
+# ── figures ────────────────────────────────────────────────────────────────────────────────
+
+
+def figure_modules() -> list[str]:
+    """Slugs that have a figure module, sorted."""
+    return sorted(
+        p.stem
+        for p in (ROOT / "tools" / "figures").glob("*.py")
+        if p.stem not in ("__init__", "style")
+    )
+
+
+def figure_svg(draw: Callable[[], Any], name: str) -> str:
+    """Render one figure to an SVG whose foreground follows the page colour (currentColor)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from tools.figures import style
+
+    with style.style_context():
+        fig = draw()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+        plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = svg.replace(style.FG, "currentColor").replace(style.FG.upper(), "currentColor")
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', svg)
+    svg = re.sub(
+        r'(xlink:href|href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{name}-{m.group(2)}"', svg
+    )
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}-{m.group(1)})", svg)
+    svg = re.sub(
+        r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"',
+        lambda m: (
+            f'<svg{m.group(1)} class="dl-svg" '
+            f'style="max-width:{float(m.group(2)) * 4 / 3:.0f}px" width="100%"'
+        ),
+        svg,
+        count=1,
+    )
+    return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
+
+
+def figure_artifacts(slug: str) -> dict[str, str]:
+    """All figures of one figure module."""
+    mod = importlib.import_module(f"tools.figures.{slug}")
+    files: dict[str, str] = {}
+    for name, draw in sorted(mod.FIGURES.items()):
+        try:
+            svg = figure_svg(draw, name)
+        except Exception as exc:
+            raise GenerationError(
+                f"figure {name!r} (tools/figures/{slug}.py): {type(exc).__name__}: {exc}"
+            ) from exc
+        caption = (draw.__doc__ or "").strip().splitlines()[0] if draw.__doc__ else name
+        files[f"figures/{name}.svg"] = svg
+        files[f"figures/{name}.md"] = (
+            f'<figure class="dl-figure" id="fig-{name}">\n{svg}'
+            f"<figcaption>{caption}（由 <code>tools/figures/{slug}.py</code> 生成）</figcaption>\n"
+            "</figure>\n"
+        )
+    return files
+
+
+def figure_key(slug: str, vers: str) -> str:
+    """Hash of a figure module, the files it declares in DEPENDS, and the figure style."""
+    text = (ROOT / "tools" / "figures" / f"{slug}.py").read_text(encoding="utf-8")
+    m = re.search(r"^DEPENDS\s*=\s*\(([^)]*)\)", text, flags=re.M)
+    deps = re.findall(r"['\"]([^'\"]+)['\"]", m.group(1)) if m else []
+    return file_hash(vers, *sources(f"tools/figures/{slug}.py", *deps, *FIGURE_FILES))
+
+
+# ── the run ───────────────────────────────────────────────────────────────────────────────
+
+
+def emit(out: Path, files: dict[str, str]) -> list[str]:
+    """Write the files atomically; return their relative paths."""
+    for rel, text in sorted(files.items()):
+        write_atomic(out / rel, text)
+    return sorted(files)
+
+
+@contextlib.contextmanager
+def timed(log: list[dict[str, Any]], group: str) -> Iterator[dict[str, Any]]:
+    """Record how long a group took (for the report and the benchmark)."""
+    entry: dict[str, Any] = {"group": group, "status": "built"}
+    t0 = time.perf_counter()
+    try:
+        yield entry
+    finally:
+        entry["seconds"] = round(time.perf_counter() - t0, 3)
+        log.append(entry)
+
+
+def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
+    """Generate everything (or only the named ids); return the process exit code."""
+    try:
+        catalog = load()
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if shutil.which("dot") is None:
+        print(f"error: {DOT_HELP}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    stamps = Stamp(out)
+    vers = versions()
+    failures: list[str] = []
+    log: list[dict[str, Any]] = []
+    summaries: dict[str, Any] = {}
+
+    def wanted(name: str) -> bool:
+        return only is None or name in only
+
+    for model in catalog.models:
+        group = f"model-{model.id}"
+        key = model_key(model, vers)
+        summary_path = out / "models" / model.id / "summary.json"
+        if not wanted(model.id) and not wanted(model.paper.slug):
+            if summary_path.is_file():
+                summaries[model.id] = json.loads(summary_path.read_text())
+            continue
+        with timed(log, group) as entry:
+            if not force and stamps.fresh(group, key, out):
+                entry["status"] = "cached"
+                summaries[model.id] = json.loads(summary_path.read_text())
+                continue
+            try:
+                files, stats = model_artifacts(model)
+            except (GenerationError, CatalogError) as exc:
+                entry["status"] = "failed"
+                failures.append(str(exc))
+                continue
+            except Exception as exc:  # an unexpected bug: still one line, with where it happened
+                entry["status"] = "failed"
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                failures.append(
+                    f"model {model.id!r}: {type(exc).__name__}: {exc} "
+                    f"(at {Path(where.filename).name}:{where.lineno})"
+                )
+                continue
+            stamps.save(group, key, emit(out, files))
+            summaries[model.id] = json.loads(files[f"models/{model.id}/summary.json"])
+
+    for slug in figure_modules():
+        group = f"figures-{slug}"
+        if not wanted(slug) and not wanted(group):
+            continue
+        key = figure_key(slug, vers)
+        with timed(log, group) as entry:
+            if not force and stamps.fresh(group, key, out):
+                entry["status"] = "cached"
+                continue
+            try:
+                files = figure_artifacts(slug)
+            except GenerationError as exc:
+                entry["status"] = "failed"
+                failures.append(str(exc))
+                continue
+            except Exception as exc:
+                entry["status"] = "failed"
+                failures.append(f"figures tools/figures/{slug}.py: {type(exc).__name__}: {exc}")
+                continue
+            stamps.save(group, key, emit(out, files))
+
+    # catalog pages: cheap, always rewritten (unchanged content is not touched on disk)
+    from tools import tables
+
+    with timed(log, "catalog-pages") as entry:
+        entry["status"] = "written"
+        files = {"papers/index.md": tables.papers_index(catalog)}
+        for slug, paper in catalog.papers.items():
+            files[f"papers/{slug}/card.md"] = tables.card(paper)
+            stats = {
+                m.id: tables.Stats(s["params"], s["trainable"], s["macs"], {}, None)
+                for m in catalog.models_of(slug)
+                if (s := summaries.get(m.id))
+            }
+            files[f"papers/{slug}/variants.md"] = tables.variants_table(
+                catalog.models_of(slug), stats
+            )
+        emit(out, files)
+
+    write_atomic(out / "timings.json", json.dumps(log, indent=1))
+    built = sum(1 for e in log if e["status"] == "built")
+    cached = sum(1 for e in log if e["status"] == "cached")
+    print(f"generated: {built} built, {cached} cached, {len(failures)} failed → {out}")
+    for msg in failures:
+        print(f"error: {msg}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.generate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="ID", help="model ids, paper slugs or figure modules"
+    )
+    parser.add_argument("--force", action="store_true", help="ignore the cache and rebuild")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: generated/)")
+    args = parser.parse_args(argv)
+    return run(set(args.only) if args.only else None, args.force, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
