@@ -28,6 +28,7 @@ from collections.abc import Callable
 import graphviz
 from torch import nn
 
+from tools.tables import shape_label
 from tools.trace import Trace, is_leaf
 
 # ── kinds of layer and their colours (light value = CSS fallback; dark values live in CSS) ──
@@ -158,12 +159,6 @@ def describe(module: nn.Module) -> str:
     if isinstance(m, nn.MultiheadAttention):
         return f"d={m.embed_dim}, h={m.num_heads}"
     return ""
-
-
-def shape_label(shape: tuple[int, ...]) -> str:
-    """Shape without the batch dimension: ``(1, 64, 56, 56)`` → ``64×56×56``."""
-    dims = shape[1:] if len(shape) > 1 else shape
-    return "×".join(map(str, dims)) or "标量"
 
 
 def count(n: int) -> str:

@@ -96,24 +96,15 @@ def sources(*rel_paths: str) -> list[bytes]:
 
 
 def versions() -> str:
-    """Library versions that change the artifacts."""
-    import graphviz
-    import matplotlib
-    import torch
+    """Library versions that change the artifacts (from metadata: nothing heavy is imported)."""
+    from importlib.metadata import version
 
     dot = shutil.which("dot")
     dot_v = ""
     if dot:
         dot_v = subprocess.run([dot, "-V"], capture_output=True, text=True).stderr.strip()
-    return json.dumps(
-        [
-            sys.version_info[:2],
-            torch.__version__,
-            graphviz.__version__,
-            matplotlib.__version__,
-            dot_v,
-        ]
-    )
+    libs = ("torch", "graphviz", "matplotlib", "torchinfo", "numpy")
+    return json.dumps([sys.version_info[:2], *(version(name) for name in libs), dot_v])
 
 
 class Stamp:

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from typing import Any
-
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
 from tools.catalog import Catalog, Model, Paper
-from tools.diagram import _CONTAINERS, _runs, shape_label
-from tools.trace import Trace, is_leaf
+
+if TYPE_CHECKING:  # torch is imported lazily: the cached path of the generator never loads it
+    from torch import nn
+
+    from tools.trace import Trace
+
+
+def shape_label(shape: tuple[int, ...]) -> str:
+    """Shape without the batch dimension: ``(1, 64, 56, 56)`` → ``64×56×56``."""
+    dims = shape[1:] if len(shape) > 1 else shape
+    return "×".join(map(str, dims)) or "标量"
 
 
 @dataclasses.dataclass
@@ -34,6 +40,9 @@ class Stats:
 
 def count_macs(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int]]:
     """Total multiply-accumulates of one forward pass, and per module path."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(*inputs)
     prefix = type(model).__name__
@@ -46,6 +55,8 @@ def count_macs(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str
 
 def measure(model: nn.Module, inputs: tuple[Any, ...]) -> Stats:
     """Parameters (unique), trainable parameters, MACs, and torchinfo's total for comparison."""
+    import torch
+
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     macs, per = count_macs(model, inputs)
@@ -72,6 +83,9 @@ def human(n: float, unit: str = "") -> str:
 
 def _rows(tr: Trace, stats: Stats, depth: int) -> list[tuple[str, str, str, int, int, int]]:
     """(path, type, output shape, params, MACs, level) for the table, runs folded."""
+    from tools.diagram import _CONTAINERS, _runs
+    from tools.trace import is_leaf
+
     modules = tr.modules()
     rows: list[tuple[str, str, str, int, int, int]] = []
 
@@ -190,7 +204,7 @@ def card(paper: Paper) -> str:
         f"<dt>发表</dt><dd>{e(paper.venue)} {paper.year}</dd>\n"
         f'<dt>论文</dt><dd><a href="{e(paper.link)}">{e(link_text)}</a></dd>\n'
         f'<dt>代码</dt><dd><a href="#完整代码"><code>{e(paper.module)}</code></a>'
-        f"（PyTorch {torch.__version__.split('+')[0]} 下测试）</dd>\n"
+        f"（PyTorch {version('torch').split('+')[0]} 下测试）</dd>\n"
         "</dl>\n"
         "</div>\n"
     )
