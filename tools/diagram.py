@@ -206,8 +206,14 @@ class Graph:
     parent_of: dict[str, str]  # cluster path -> parent cluster path
 
 
-def _runs(modules: dict[str, nn.Module], path: str) -> list[list[str]]:
-    """Consecutive children of ``path`` with identical type and repr (length ≥ 2)."""
+def _runs(
+    modules: dict[str, nn.Module], path: str, chained: Callable[[str, str], bool] | None = None
+) -> list[list[str]]:
+    """Consecutive children of ``path`` with identical type and repr (length ≥ 2).
+
+    With ``chained``, a run also requires each member to read the previous member's output, so
+    parallel twins (``q_proj``, ``k_proj``, ``v_proj``) are not folded into one box.
+    """
     prefix = f"{path}." if path else ""
     kids = [(prefix + n, m) for n, m in modules[path].named_children()]
     runs: list[list[str]] = []
@@ -215,12 +221,26 @@ def _runs(modules: dict[str, nn.Module], path: str) -> list[list[str]]:
     while i < len(kids):
         j = i + 1
         sig = (type(kids[i][1]), repr(kids[i][1]))
-        while j < len(kids) and (type(kids[j][1]), repr(kids[j][1])) == sig:
+        while (
+            j < len(kids)
+            and (type(kids[j][1]), repr(kids[j][1])) == sig
+            and (chained is None or chained(kids[j - 1][0], kids[j][0]))
+        ):
             j += 1
         if j - i >= 2:
             runs.append([p for p, _ in kids[i:j]])
         i = j
     return runs
+
+
+def feeds(tr: Trace) -> Callable[[str, str], bool]:
+    """``feeds(a, b)``: module ``b``'s first call reads a value that ``a``'s first call wrote."""
+
+    def check(a: str, b: str) -> bool:
+        ca, cb = tr.calls.get(a), tr.calls.get(b)
+        return bool(ca and cb and set(ca[0].outputs) & set(cb[0].inputs))
+
+    return check
 
 
 def _run_name(members: list[str]) -> str:
@@ -249,7 +269,7 @@ def build(
     hidden: set[str] = set()
     for path, mod in modules.items():
         if under(path) and not is_leaf(mod):
-            for members in _runs(modules, path):
+            for members in _runs(modules, path, feeds(tr)):
                 run_of[members[0]] = members
                 hidden.update(members[1:])
 
