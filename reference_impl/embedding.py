@@ -327,13 +327,27 @@ __all__ = [
 ]
 
 
+# A few sentences of the same four topics, so that a copy of this file runs on its own.
+_FALLBACK_CORPUS = (
+    "猫 和 狗 是 常见 的 动物 。 狗 追 猫 。 猫 吃 鱼 。 小 狗 和 小 猫 在 草地 上 玩 。",
+    "苹果 和 香蕉 是 水果 。 我 吃 苹果 。 香蕉 很 甜 。 葡萄 和 苹果 都 是 水果 。",
+    "火车 和 汽车 是 交通 工具 。 火车 很 快 。 我 坐 汽车 。 飞机 比 火车 快 。",
+    "北京 和 上海 是 城市 。 北京 很 大 。 我 去 上海 。 广州 和 北京 都 是 城市 。",
+)
+
+
 if __name__ == "__main__":
-    corpus = load_corpus()
+    batch_size = 256
+    if CORPUS_PATH.is_file():
+        corpus = load_corpus()
+    else:  # the file was copied alone: the short built-in corpus, in smaller steps
+        corpus = [line.split() for line in _FALLBACK_CORPUS * 8]
+        batch_size = 32
     words, counts = build_vocab(w for sentence in corpus for w in sentence)
     index = {w: i for i, w in enumerate(words)}
     sentences = [[index[w] for w in sentence] for sentence in corpus]
     model = SkipGramNegativeSampling(Word2VecConfig.tiny(vocab_size=len(words)))
-    losses = train_skipgram(model, sentences, counts, steps=200)
+    losses = train_skipgram(model, sentences, counts, steps=200, batch_size=batch_size)
     print(model.vectors.shape, f"loss {losses[0]:.3f} → {losses[-1]:.3f}")
     sim = cosine_similarity_matrix(model.vectors.detach())
     print("猫~狗", round(sim[index["猫"], index["狗"]].item(), 2), end="  ")

@@ -46,6 +46,22 @@ class Paper:
     arxiv: str | None = None
     doi: str | None = None
     url: str | None = None
+    #: The matching episode of Mu Li's 论文精读 video series (only where one exists).
+    video: str | None = None
+    #: Slugs of the papers to read first (links in the page card, reading order on the site).
+    prereq: tuple[str, ...] = ()
+    #: BibTeX entry type: ``inproceedings``, ``article`` (journal) or ``misc`` (preprint); by
+    #: default ``misc`` when the venue is ``arXiv``, else ``inproceedings``.
+    bibtex_type: str | None = None
+    #: Journal details for the BibTeX entry, when known.
+    pages: str | None = None
+    volume: str | None = None
+    number: str | None = None
+
+    @property
+    def short_name(self) -> str:
+        """The name before the colon of ``title_zh`` (``ResNet`` for ``ResNet：深度残差学习``)."""
+        return re.split(r"[：:]", self.title_zh, maxsplit=1)[0].strip()
 
     @property
     def import_name(self) -> str:
@@ -92,6 +108,8 @@ class Block:
     name: str
     path: str
     title: str
+    depth: float = float("inf")  # levels of modules to open inside the block
+    merge: str = "none"  # "none" (every layer a box), "segments" or "chains"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +164,8 @@ class Model:
     def entry(self) -> dict[str, Any]:
         """The raw catalog fields (for cache keys)."""
         data = dataclasses.asdict(self)
-        data["paper"] = dataclasses.asdict(self.paper)
+        paper = dataclasses.asdict(self.paper)
+        data["paper"] = {k: v for k, v in paper.items() if k not in _READER_FIELDS}
         return data
 
 
@@ -192,7 +211,53 @@ def _input(spec: Any, where: str) -> InputSpec:
     return InputSpec(tuple(shape), dtype, int(spec.get("high", 2)))
 
 
+def _str_list(entry: dict[str, Any], key: str, where: str) -> list[str]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{where}: field {key!r} must be a list of strings")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+_VIDEO = re.compile(
+    r"^https://(www\.bilibili\.com/video/BV\w+/?|youtu\.be/[\w-]+|www\.youtube\.com/watch\?v=[\w-]+)$"
+)
+_BIBTEX_TYPES = {"inproceedings", "article", "misc"}
+
+
+def _check_prereqs(papers: dict[str, Paper]) -> None:
+    """Every prerequisite names a catalog paper, and following them never loops."""
+    for slug, paper in papers.items():
+        where = f"tools/catalog.toml [papers.{slug}]"
+        for dep in paper.prereq:
+            if dep not in papers:
+                raise CatalogError(f"{where}: unknown prereq {dep!r} (not a [papers.*] slug)")
+            if dep == slug:
+                raise CatalogError(f"{where}: a paper cannot be its own prereq")
+
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(slug: str, path: list[str]) -> None:
+        if state.get(slug) == 2:
+            return
+        if state.get(slug) == 1:
+            cycle = " → ".join([*path[path.index(slug) :], slug])
+            raise CatalogError(f"tools/catalog.toml [papers.{slug}]: prereq cycle {cycle}")
+        state[slug] = 1
+        for dep in papers[slug].prereq:
+            visit(dep, [*path, slug])
+        state[slug] = 2
+
+    for slug in papers:
+        visit(slug, [])
+
+
 _PAPER_FIELDS = {f.name for f in dataclasses.fields(Paper)}
+#: Paper fields shown only in the page card: they do not change a model's artifacts (cache key).
+_READER_FIELDS = {"video", "prereq", "bibtex_type", "pages", "volume", "number"}
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(Model)}
 
 
@@ -218,12 +283,23 @@ def parse(data: dict[str, Any], root: Path = ROOT) -> Catalog:
             arxiv=entry.get("arxiv"),
             doi=entry.get("doi"),
             url=entry.get("url"),
+            video=entry.get("video"),
+            prereq=tuple(_str_list(entry, "prereq", where)),
+            bibtex_type=entry.get("bibtex_type"),
+            pages=entry.get("pages"),
+            volume=_opt_str(entry.get("volume")),
+            number=_opt_str(entry.get("number")),
         )
+        if paper.video and not _VIDEO.match(paper.video):
+            raise CatalogError(f"{where}: video must be a bilibili.com or youtube.com https URL")
+        if paper.bibtex_type is not None and paper.bibtex_type not in _BIBTEX_TYPES:
+            raise CatalogError(f"{where}: bibtex_type must be one of {sorted(_BIBTEX_TYPES)}")
         if not (root / paper.module).is_file():
             raise CatalogError(f"{where}: module {paper.module} does not exist")
         if not paper.link:
             raise CatalogError(f"{where}: give one of arxiv, doi or url")
         papers[slug] = paper
+    _check_prereqs(papers)
 
     models: list[Model] = []
     seen: set[str] = set()
@@ -252,7 +328,17 @@ def parse(data: dict[str, Any], root: Path = ROOT) -> Catalog:
                 raise CatalogError(f"{where}: each block needs 'name' and 'path'")
             if not _ID.match(b["name"]):
                 raise CatalogError(f"{where}: block name {b['name']!r} must be lowercase-hyphen")
-            blocks.append(Block(b["name"], b["path"], b.get("title", b["path"])))
+            if b.get("merge", "none") not in ("none", "segments", "chains"):
+                raise CatalogError(f"{where}: block merge must be none, segments or chains")
+            blocks.append(
+                Block(
+                    b["name"],
+                    b["path"],
+                    b.get("title", b["path"]),
+                    float(b.get("depth", float("inf"))),
+                    b.get("merge", "none"),
+                )
+            )
         models.append(
             Model(
                 id=model_id,

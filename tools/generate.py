@@ -182,7 +182,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
         (
             f"blocks/{b.name}",
             b.path,
-            {"depth": float("inf"), "merge": "none", "rankdir": "TB"},
+            {"depth": b.depth, "merge": b.merge, "rankdir": "TB"},
             b.title,
         )
         for b in model.blocks
@@ -279,7 +279,8 @@ def figure_artifacts(slug: str) -> dict[str, str]:
             raise GenerationError(
                 f"figure {name!r} (tools/figures/{slug}.py): {type(exc).__name__}: {exc}"
             ) from exc
-        caption = (draw.__doc__ or "").strip().splitlines()[0] if draw.__doc__ else name
+        doc = (draw.__doc__ or "").strip()
+        caption = doc.splitlines()[0].rstrip("。.") if doc else name
         files[f"figures/{name}.svg"] = svg
         files[f"figures/{name}.md"] = (
             f'<figure class="dl-figure" id="fig-{name}">\n{svg}'
@@ -391,21 +392,30 @@ def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
             stamps.save(group, key, emit(out, files))
 
     # catalog pages: cheap, always rewritten (unchanged content is not touched on disk)
-    from tools import tables
+    from tools import overview, pages, tables
+    from tools import sources as source_copies
 
     with timed(log, "catalog-pages") as entry:
         entry["status"] = "written"
-        files = {"papers/index.md": tables.papers_index(catalog)}
+        files = {"papers/index.md": pages.papers_index(catalog)}
+        # verbatim copies of the modules for the pages' full-source blocks (tools/sources.py)
+        modules = {p.slug: ROOT / p.module for p in catalog.papers.values()}
+        files.update(source_copies.source_artifacts(modules))
         for slug, paper in catalog.papers.items():
-            files[f"papers/{slug}/card.md"] = tables.card(paper)
+            files[f"papers/{slug}/card.md"] = pages.card(paper, catalog)
             stats = {
                 m.id: tables.Stats(s["params"], s["trainable"], s["macs"], {}, None)
                 for m in catalog.models_of(slug)
                 if (s := summaries.get(m.id))
             }
-            files[f"papers/{slug}/variants.md"] = tables.variants_table(
+            files[f"papers/{slug}/variants.md"] = pages.variants_table(
                 catalog.models_of(slug), stats
             )
+        try:  # overview, glossary, reading paths, abbreviations (tools/overview.py)
+            files.update(overview.files(catalog, summaries, out=out))
+        except ValueError as exc:  # ReaderDataError or invalid TOML: one line, others kept
+            entry["status"] = "failed"
+            failures.append(f"reader pages: {exc}")
         emit(out, files)
 
     write_atomic(out / "timings.json", json.dumps(log, indent=1))

@@ -9,11 +9,9 @@ torchinfo's own total is shown beside ours as a cross-check, since it counts sha
 from __future__ import annotations
 
 import dataclasses
-import html
-from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-from tools.catalog import Catalog, Model, Paper
+from tools.catalog import Model
 
 if TYPE_CHECKING:  # torch is imported lazily: the cached path of the generator never loads it
     from torch import nn
@@ -83,7 +81,7 @@ def human(n: float, unit: str = "") -> str:
 
 def _rows(tr: Trace, stats: Stats, depth: int) -> list[tuple[str, str, str, int, int, int]]:
     """(path, type, output shape, params, MACs, level) for the table, runs folded."""
-    from tools.diagram import _CONTAINERS, _runs
+    from tools.diagram import _CONTAINERS, _runs, feeds
     from tools.trace import is_leaf
 
     modules = tr.modules()
@@ -95,7 +93,7 @@ def _rows(tr: Trace, stats: Stats, depth: int) -> list[tuple[str, str, str, int,
 
     def walk(path: str, level: int, nc: int) -> None:
         """``level``: indentation; ``nc``: non-container modules above (for ``depth``)."""
-        runs = {members[0]: members for members in _runs(modules, path)}
+        runs = {members[0]: members for members in _runs(modules, path, feeds(tr))}
         skip: set[str] = set()
         for name, child in modules[path].named_children():
             cpath = f"{path}.{name}" if path else name
@@ -185,56 +183,3 @@ def gap_problem(model: Model, stats: Stats, tolerance: float = 0.01) -> str | No
                 "explain the gap in the catalog's 'gap' field"
             )
     return None
-
-
-# ── catalog-driven Markdown ─────────────────────────────────────────────────────────────
-
-
-def card(paper: Paper) -> str:
-    """The header card of a paper page."""
-    e = html.escape
-    link_text = (
-        f"arXiv:{paper.arxiv}" if paper.arxiv else (f"doi:{paper.doi}" if paper.doi else "论文页面")
-    )
-    return (
-        '<div class="paper-card">\n'
-        f'<p class="paper-card__title" lang="en">{e(paper.title)}</p>\n'
-        f'<p class="paper-card__authors" lang="en">{e(", ".join(paper.authors))}</p>\n'
-        '<dl class="paper-card__meta">\n'
-        f"<dt>发表</dt><dd>{e(paper.venue)} {paper.year}</dd>\n"
-        f'<dt>论文</dt><dd><a href="{e(paper.link)}">{e(link_text)}</a></dd>\n'
-        f'<dt>代码</dt><dd><a href="#完整代码"><code>{e(paper.module)}</code></a>'
-        f"（PyTorch {version('torch').split('+')[0]} 下测试）</dd>\n"
-        "</dl>\n"
-        "</div>\n"
-    )
-
-
-def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:
-    """All catalog models of one paper: our counts next to the paper's figures."""
-    lines = [
-        "| 模型 | 参数（我们） | 参数（论文） | MACs（我们） | FLOPs/乘加（论文） | 输入 |",
-        "| :-- | --: | --: | --: | --: | :-- |",
-    ]
-    for m in models:
-        s = stats.get(m.id)
-        if s is None:
-            continue
-        lines.append(
-            f"| {m.name} | {s.params:,} | {human(m.paper_params) if m.paper_params else '—'} "
-            f"| {human(s.macs)} | {human(m.paper_macs) if m.paper_macs else '—'} "
-            f"| {' , '.join(shape_label(i.shape) for i in m.inputs)} |"
-        )
-    notes = [f"- **{m.name}**：{m.gap}" for m in models if m.gap and m.id in stats]
-    if notes:
-        lines += ["", *notes]
-    return "\n".join(lines) + "\n"
-
-
-def papers_index(catalog: Catalog) -> str:
-    """The list of papers for the home page, in catalog order (relative links from docs/)."""
-    lines = ["| 论文 | 作者 | 发表 | 页面 |", "| :-- | :-- | :-- | :-- |"]
-    for p in catalog.papers.values():
-        first = p.authors[0].split()[-1] + (" 等" if len(p.authors) > 1 else "")
-        lines.append(f"| {p.title} | {first} | {p.venue} {p.year} | [{p.title_zh}]({p.page}) |")
-    return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""Search: a Chinese term typed into Material's search box finds the right page first.
+
+A term whose expected page has not landed yet is skipped, and the skip message says so.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import SITE, new_context
+
+pytestmark = pytest.mark.browser
+
+# term → the page a reader means (URL path under the site root); ids are ASCII for the test names
+EXPECTED = {
+    "梯度消失": "papers/rnn/",  # the RNN page: vanishing gradients through time, why LSTM
+    "残差": "papers/resnet/",
+    "注意力": "papers/attention/",
+    "对比学习": "papers/contrastive/",
+    # Backpropagation is no paper's subject; the RNN page derives backpropagation through time
+    # (BPTT), the one place where the site works it out step by step.
+    "反向传播": "papers/rnn/",
+}
+
+
+def first_results(browser, server, term, n=5):
+    """The pages of the first ``n`` search results for ``term`` (relative URL paths)."""
+    ctx, foreign = new_context(browser, server)
+    try:
+        page = ctx.new_page()
+        page.goto(server, wait_until="load")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill(term)
+        items = page.locator(".md-search-result__list > li.md-search-result__item")
+        items.first.wait_for(state="attached", timeout=30_000)
+        hrefs = page.eval_on_selector_all(
+            ".md-search-result__list > li.md-search-result__item > a",
+            "els => els.map(a => a.href)",
+        )
+    finally:
+        ctx.close()
+    assert not foreign, f"search requested other hosts: {foreign}"
+    pages = []
+    for h in hrefs:  # result links carry ?h=<term> (highlight) and #section
+        path = urlsplit(h).path.removeprefix(urlsplit(server).path)
+        if path not in pages:
+            pages.append(path)
+    return pages[:n]
+
+
+IDS = ["vanishing-gradient", "residual", "attention", "contrastive-learning", "backprop"]
+
+
+@pytest.mark.parametrize("term", EXPECTED, ids=IDS)
+def test_search_finds_the_right_page_first(browser, server, term):
+    want = EXPECTED[term]
+    if not (SITE / want / "index.html").is_file():
+        pytest.skip(f"search {term!r}: expected page {want} has not landed yet")
+    got = first_results(browser, server, term)
+    assert got, f"search {term!r}: no result"
+    assert got[0] == want, f"search {term!r}: first result {got[0]}, expected {want}; top: {got}"

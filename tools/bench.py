@@ -1,0 +1,322 @@
+"""Benchmark the site pipeline on this machine; write ``reports/bench.json`` and ``bench.md``.
+
+Usage (``nox -s bench`` runs it in the docs virtualenv with the nox options filled in)::
+
+    python -m tools.bench [--repeat 3] [--edit reference_impl/resnet.py]
+                          [--nox "python3 -m nox" --envdir .nox]
+
+Everything runs in a temporary copy of the repository (the real ``generated/`` and ``site/``
+are not touched):
+
+1. generator cold (empty ``generated/``), warm (nothing changed), and after editing one module
+   (a comment appended: its models are rebuilt, the others cached); peak memory (max RSS of the
+   largest process of the generator's tree, ``dot`` included);
+2. a bare ``mkdocs build --strict`` against the whole ``nox -s docs`` with the virtualenv reused
+   (``nox -R``, nothing changed): the ratio is the pipeline's overhead (target ≤ 1.3×);
+3. the size of every page (inline SVG included; target ≤ 400 KB uncompressed) and of the shared
+   assets (theme, KaTeX, search index).
+
+The machine is shared: the load average at the start and end is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# copied: the whole repository except outputs, virtualenvs and caches
+SKIP = {".git", ".nox", "site", "generated", "dist", "reports", ".pytest_cache", ".ruff_cache"}
+PAGE_LIMIT = 400 * 1024
+RATIO_TARGET = 1.3
+ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
+
+
+def run(cmd: list[str], cwd: Path) -> dict[str, Any]:
+    """Run a command; wall time, exit code, peak RSS of its largest process, its output."""
+    env = {**os.environ, **ENV}
+    env.pop("PYTHONPATH", None)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "exit": proc.returncode,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "output": out,
+    }
+
+
+def summary_line(out: str) -> str:
+    """The generator's ``generated: N built, M cached, K failed`` line."""
+    m = re.search(r"generated: .*", out)
+    return m.group(0).split(" → ")[0] if m else ""
+
+
+def repeat(n: int, cmd: list[str], cwd: Path) -> dict[str, Any]:
+    """Median of ``n`` runs (all must succeed)."""
+    runs = [run(cmd, cwd) for _ in range(n)]
+    bad = [r for r in runs if r["exit"] != 0]
+    if bad:
+        return {"exit": bad[0]["exit"], "error": bad[0]["output"][-2000:]}
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "runs": [r["seconds"] for r in runs],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "exit": 0,
+        "steps": steps(runs[-1]["output"]),
+    }
+
+
+def steps(out: str) -> list[str]:
+    """The lines of a run that report their own duration ("site built in 16.4 s …")."""
+    timed = re.compile(r"\bin [\d.]+ ?(?:s|seconds)\b")
+    return [ln.strip()[:160] for ln in out.splitlines() if timed.search(ln)]
+
+
+def copy_repo(dest: Path, root: Path = ROOT) -> None:
+    """The repository without its outputs (generated/, site/, dist/), virtualenvs or caches."""
+    patterns = shutil.ignore_patterns("__pycache__", "*.pyc", ".site-tmp*")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = SKIP & set(names) if Path(folder) == root else set()
+        return top | patterns(folder, names)
+
+    shutil.copytree(root, dest, ignore=ignore)
+
+
+def page_sizes(site: Path) -> list[dict[str, Any]]:
+    """Bytes of every page, of its inline SVG, and gzipped."""
+    pages = []
+    for index in sorted(site.rglob("index.html")):
+        data = index.read_bytes()
+        svgs = re.findall(rb"<svg\b.*?</svg>", data, flags=re.S)
+        rel = index.parent.relative_to(site).as_posix()
+        pages.append(
+            {
+                "page": "" if rel == "." else rel + "/",
+                "bytes": len(data),
+                "svg_bytes": sum(len(s) for s in svgs),
+                "svg_count": len(svgs),
+                "gzip_bytes": len(gzip.compress(data, mtime=0)),
+            }
+        )
+    return pages
+
+
+def asset_sizes(site: Path) -> dict[str, int]:
+    """Shared assets: everything that is not a page, grouped by top folder."""
+    groups: dict[str, int] = {}
+    for f in site.rglob("*"):
+        if not f.is_file() or f.name == "index.html" or f.name.startswith("sitemap"):
+            continue
+        rel = f.relative_to(site).parts
+        if rel[0] == "assets" and len(rel) > 2:
+            key = "/".join(rel[:2])
+        else:
+            key = rel[0] if len(rel) > 1 else "(root)"
+        groups[key] = groups.get(key, 0) + f.stat().st_size
+    return dict(sorted(groups.items()))
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15-minute load averages (the machine may be shared)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"model name\s*:\s*(.*)", text)
+        cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every measurement in a temporary copy; return the report data."""
+    result: dict[str, Any] = {"machine": machine(), "load_before": loadavg()}
+    result["date"] = time.strftime("%Y-%m-%d %H:%M")
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="dl-bench-") as tmp:
+        repo = Path(tmp) / "repo"
+        copy_repo(repo)
+        gen = [py, "-m", "tools.generate"]
+
+        cold = run(gen, repo)
+        timings = json.loads((repo / "generated" / "timings.json").read_text())
+        slowest = sorted(timings, key=lambda e: -e["seconds"])[:5]
+        result["generate_cold"] = {
+            **{k: cold[k] for k in ("seconds", "exit", "peak_rss_mb", "cpu_seconds")},
+            "summary": summary_line(cold["output"]),
+            "slowest": [{"group": e["group"], "seconds": e["seconds"]} for e in slowest],
+        }
+        if cold["exit"] != 0:
+            result["generate_cold"]["error"] = cold["output"][-2000:]
+        warm = repeat(args.repeat, gen, repo)
+        warm["summary"] = summary_line(run(gen, repo)["output"])
+        result["generate_warm"] = warm
+
+        module = repo / args.edit
+        module.write_text(module.read_text(encoding="utf-8") + "\n# bench: edited\n")
+        edited = run(gen, repo)
+        result["generate_after_edit"] = {
+            "module": args.edit,
+            **{k: edited[k] for k in ("seconds", "exit", "peak_rss_mb")},
+            "summary": summary_line(edited["output"]),
+        }
+
+        bare_site = Path(tmp) / "site-bare"
+        bare_cmd = [py, "-m", "mkdocs", "build", "--strict", "--clean", "-d", str(bare_site)]
+        result["mkdocs_build"] = repeat(args.repeat, bare_cmd, repo)
+        if args.nox:
+            nox_cmd = [*shlex.split(args.nox), "-f", str(repo / "noxfile.py"), "-s", "docs", "-R"]
+            if args.envdir:
+                nox_cmd += ["--envdir", str(args.envdir)]
+            result["nox_docs"] = repeat(args.repeat, nox_cmd, repo)
+            result["nox_docs"]["command"] = "nox -s docs -R (virtualenv reused, nothing changed)"
+            a, b = result["nox_docs"].get("seconds"), result["mkdocs_build"].get("seconds")
+            if a and b:
+                result["ratio"] = round(a / b, 2)
+        if (bare_site / "index.html").is_file():
+            result["pages"] = page_sizes(bare_site)
+            result["assets"] = asset_sizes(bare_site)
+    result["load_after"] = loadavg()
+    return result
+
+
+def kb(n: float) -> str:
+    """Bytes as KB with one decimal."""
+    return f"{n / 1024:,.1f} KB"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The Markdown report."""
+    m = r["machine"]
+    lines = [
+        "# Benchmark: generator and site build",
+        "",
+        f"Measured {r['date']} by `nox -s bench` (`tools/bench.py`) on {m['cpus']} CPU(s) "
+        f"({m['cpu']}), Python {m['python']}. Load average before/after: "
+        f"{r['load_before']} / {r['load_after']} — other work on a shared machine slows every "
+        "figure; compare ratios rather than absolute times. Rerun: `nox -s bench`.",
+        "",
+        "## Generator (`python -m tools.generate`)",
+        "",
+        "| run | wall time | peak memory | result |",
+        "| :-- | --: | --: | :-- |",
+    ]
+
+    def row(label: str, d: dict[str, Any]) -> str:
+        if d.get("exit", 0) != 0:
+            return f"| {label} | failed (exit {d['exit']}) | | see bench.json |"
+        return (
+            f"| {label} | {d['seconds']:.1f} s | {d.get('peak_rss_mb', 0):.0f} MB "
+            f"| {d.get('summary', '')} |"
+        )
+
+    lines.append(row("cold (empty `generated/`)", r["generate_cold"]))
+    lines.append(row("warm (nothing changed)", r["generate_warm"]))
+    lines.append(
+        row(f"after editing `{r['generate_after_edit']['module']}`", r["generate_after_edit"])
+    )
+    cold = r["generate_cold"]
+    if cold.get("slowest"):
+        slow = ", ".join(f"{e['group']} {e['seconds']:.1f} s" for e in cold["slowest"])
+        lines += ["", f"Cold run: {cold.get('cpu_seconds', 0):.0f} s of CPU; slowest: {slow}."]
+    lines += ["", "## Site build", "", "| command | wall time (median) |", "| :-- | --: |"]
+
+    def secs(d: dict[str, Any]) -> str:
+        if d.get("exit") != 0:
+            return f"failed (exit {d.get('exit')})"
+        return f"{d['seconds']:.1f} s (runs: {', '.join(f'{s:.1f}' for s in d['runs'])})"
+
+    lines.append(f"| bare `mkdocs build --strict` | {secs(r['mkdocs_build'])} |")
+    if "nox_docs" in r:
+        lines.append(
+            f"| whole `nox -s docs -R` (venv reused, nothing changed) | {secs(r['nox_docs'])} |"
+        )
+    if r.get("nox_docs", {}).get("steps"):
+        lines += ["", "Steps of one `nox -s docs -R` run:", ""]
+        lines += [f"- `{step}`" for step in r["nox_docs"]["steps"]]
+    if "ratio" in r:
+        ok = "meets" if r["ratio"] <= RATIO_TARGET else "misses"
+        lines += [
+            "",
+            f"Ratio `nox -s docs` / bare build: **{r['ratio']}×** "
+            f"({ok} the ≤ {RATIO_TARGET}× target).",
+        ]
+    if r.get("pages"):
+        over = [p for p in r["pages"] if p["bytes"] > PAGE_LIMIT]
+        lines += [
+            "",
+            f"## Page sizes (target ≤ {PAGE_LIMIT // 1024} KB uncompressed; "
+            f"{len(over)} of {len(r['pages'])} over)",
+            "",
+            "| page | HTML | of which inline SVG (count) | gzip |",
+            "| :-- | --: | --: | --: |",
+        ]
+        for p in sorted(r["pages"], key=lambda p: -p["bytes"]):
+            flag = " ⚠" if p["bytes"] > PAGE_LIMIT else ""
+            lines.append(
+                f"| `{p['page'] or '/'}` | {kb(p['bytes'])}{flag} | {kb(p['svg_bytes'])} "
+                f"({p['svg_count']}) | {kb(p['gzip_bytes'])} |"
+            )
+        lines += ["", "Shared assets (loaded once, cached by the browser):", ""]
+        lines += ["| folder | size |", "| :-- | --: |"]
+        lines += [f"| `{k}` | {kb(v)} |" for k, v in r["assets"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
+    parser.add_argument("--edit", default="reference_impl/resnet.py", help="module to edit")
+    parser.add_argument("--nox", help='how to call nox, e.g. "python3 -m nox" (else skipped)')
+    parser.add_argument("--envdir", type=Path, help="nox's virtualenv folder to reuse")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    args = parser.parse_args(argv)
+    result = bench(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    (args.out / "bench.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    failed = [k for k, v in result.items() if isinstance(v, dict) and v.get("exit", 0) != 0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

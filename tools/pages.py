@@ -1,0 +1,215 @@
+"""Catalog-driven Markdown: the paper cards, the variant tables and the list of papers.
+
+Kept apart from :mod:`tools.tables` (which is part of every model's cache key) so that editing a
+card does not rebuild the models' diagrams and tables.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import unicodedata
+from importlib.metadata import version
+from pathlib import Path
+
+from tools.catalog import ROOT, Catalog, Model, Paper
+from tools.tables import Stats, human, shape_label
+
+DOCS_DIR = ROOT / "docs"
+
+
+def page_exists(page: str, docs_dir: Path | None = None) -> bool:
+    """Whether ``docs/<page>`` exists (links to pages still being written would break the build)."""
+    return ((docs_dir or DOCS_DIR) / page).is_file()
+
+
+def rel_link(target: str, source: str) -> str:
+    """Relative Markdown link between two pages given relative to ``docs/``."""
+    return posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
+def paper_ref(paper: Paper, source: str, docs_dir: Path | None = None) -> str:
+    """``[ResNet](resnet.md)`` from page ``source``; the plain name if the page does not exist."""
+    if page_exists(paper.page, docs_dir):
+        return f"[{paper.short_name}]({rel_link(paper.page, source)})"
+    return paper.short_name
+
+
+def video_host(url: str) -> str:
+    """``B 站`` or ``YouTube`` for a video URL."""
+    return "B 站" if "bilibili.com" in url else "YouTube"
+
+
+_BOOKTITLES = {
+    "neurips": "Advances in Neural Information Processing Systems",
+    "nips": "Advances in Neural Information Processing Systems",
+    "iclr": "International Conference on Learning Representations",
+    "icml": "International Conference on Machine Learning",
+    "iccv": "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)",
+    "eccv": "European Conference on Computer Vision (ECCV)",
+    "acl": "Proceedings of the Annual Meeting of the Association for Computational Linguistics",
+    "emnlp": "Proceedings of the Conference on Empirical Methods in Natural Language Processing",
+}
+_STOPWORDS = {"a", "an", "the", "on", "of", "in", "for", "with", "to", "is", "are", "and"}
+_BIB_SPECIAL = str.maketrans({c: "\\" + c for c in "&%#_$"})
+
+
+def booktitle(venue: str, year: int) -> str:
+    """The full proceedings name of a venue abbreviation (the abbreviation itself if unknown)."""
+    key = venue.lower()
+    if key == "cvpr":
+        cvf = "IEEE/CVF" if year >= 2018 else "IEEE"
+        return (
+            f"Proceedings of the {cvf} Conference on Computer Vision and Pattern Recognition (CVPR)"
+        )
+    if key == "naacl":
+        return (
+            f"Proceedings of the {year} Conference of the North American Chapter of the "
+            "Association for Computational Linguistics: Human Language Technologies"
+        )
+    return _BOOKTITLES.get(key, venue)
+
+
+def primary_title(paper: Paper) -> str:
+    """The title of the page's main paper: pages that cover several list them with `` · ``."""
+    first = paper.title.split(" · ")[0].strip()
+    return re.sub(r"\s*\([^)]*\)$", "", first) if " · " in paper.title else first
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def bibtex_key(paper: Paper) -> str:
+    """Google-Scholar-style key: first author's surname, year, first significant title word."""
+    surname = re.sub(r"[^a-z]", "", _ascii(paper.authors[0].split()[-1]))
+    words = [re.sub(r"[^a-z0-9]", "", _ascii(w)) for w in primary_title(paper).split()]
+    word = next((w for w in words if w and w not in _STOPWORDS), "")
+    return f"{surname}{paper.year}{word}"
+
+
+def _bib_title(title: str) -> str:
+    """Escape BibTeX specials and brace-protect acronyms and mixed-case words (ImageNet, 3D)."""
+    title = title.translate(_BIB_SPECIAL)
+    return re.sub(r"(?<![\w{])(\w*[A-Z]\w*[A-Z0-9]\w*|[0-9]+[A-Z]\w*)", r"{\1}", title)
+
+
+def _bib_author(name: str) -> str:
+    """``Kaiming He`` → ``He, Kaiming``."""
+    parts = name.split()
+    return name if len(parts) == 1 else f"{parts[-1]}, {' '.join(parts[:-1])}"
+
+
+def bibtex(paper: Paper) -> str:
+    """A BibTeX entry for the page's main paper (UTF-8, for biblatex or BibTeX with inputenc)."""
+    kind = paper.bibtex_type or ("misc" if paper.venue.lower() == "arxiv" else "inproceedings")
+    fields: list[tuple[str, str]] = [
+        ("title", _bib_title(primary_title(paper))),
+        ("author", " and ".join(_bib_author(a) for a in paper.authors)),
+    ]
+    if kind == "inproceedings":
+        fields.append(("booktitle", booktitle(paper.venue, paper.year)))
+    elif kind == "article":
+        fields.append(("journal", paper.venue))
+    elif paper.arxiv:
+        fields.append(("howpublished", f"arXiv preprint arXiv:{paper.arxiv}"))
+    for key in ("volume", "number", "pages"):
+        value = getattr(paper, key)
+        if value:
+            fields.append((key, value.replace("–", "--")))
+    fields.append(("year", str(paper.year)))
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    if paper.arxiv:
+        fields += [("eprint", paper.arxiv), ("archivePrefix", "arXiv")]
+    fields.append(("url", paper.link))
+    width = max(len(k) for k, _ in fields)
+    body = "".join(f"  {k.ljust(width)} = {{{v}}},\n" for k, v in fields)
+    return f"@{kind}{{{bibtex_key(paper)},\n{body}}}\n"
+
+
+def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = None) -> str:
+    """The header card of a paper page.
+
+    Title and authors, venue and year, the paper link, the matching episode of Mu Li's 论文精读
+    series (when the catalog has one), the reference module with the PyTorch version of this build,
+    the papers to read first (linked when their page exists) and a BibTeX block with a copy
+    button. Markdown inside ``<div markdown>`` (md_in_html), so that MkDocs checks and rewrites
+    the links between pages.
+    """
+    e = html.escape
+    link_text = (
+        f"arXiv:{paper.arxiv}" if paper.arxiv else (f"doi:{paper.doi}" if paper.doi else "论文页面")
+    )
+    torch_version = version("torch").split("+")[0]
+    lines = [
+        '<div class="paper-card" markdown>',
+        f'<p class="paper-card__title" lang="en">{e(paper.title)}</p>',
+        f'<p class="paper-card__authors" lang="en">{e(", ".join(paper.authors))}</p>',
+        # the rest is kept out of the search index (it would be every result's preview)
+        '<div class="paper-card__body" markdown data-search-exclude>',
+        "",
+        f"发表\n:   {paper.venue} {paper.year}\n",
+        f"论文\n:   [{link_text}]({paper.link})\n",
+    ]
+    if paper.video:
+        lines.append(f"视频\n:   [李沐「论文精读」（{video_host(paper.video)}）]({paper.video})\n")
+    lines.append(
+        f'代码\n:   <a href="#完整代码"><code>{e(paper.module)}</code></a>'
+        f"（在 PyTorch {torch_version} 下测试）\n"
+    )
+    if paper.prereq and catalog is not None:
+        refs = [paper_ref(catalog.papers[s], paper.page, docs_dir) for s in paper.prereq]
+        lines.append(f"先读\n:   {'、'.join(refs)}\n")
+    note = "（本页主论文）" if " · " in paper.title else ""
+    lines += [
+        f'??? quote "BibTeX 引用{note}"',
+        "",
+        "    ```bibtex",
+        *(f"    {line}" for line in bibtex(paper).splitlines()),
+        "    ```",
+        "",
+        "</div>",
+        "</div>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:
+    """All catalog models of one paper: our counts next to the paper's figures."""
+    lines = [
+        "| 模型 | 参数（我们） | 参数（论文） | MACs（我们） | FLOPs/乘加（论文） | 输入 |",
+        "| :-- | --: | --: | --: | --: | :-- |",
+    ]
+    for m in models:
+        s = stats.get(m.id)
+        if s is None:
+            continue
+        lines.append(
+            f"| {m.name} | {s.params:,} | {human(m.paper_params) if m.paper_params else '—'} "
+            f"| {human(s.macs)} | {human(m.paper_macs) if m.paper_macs else '—'} "
+            f"| {' , '.join(shape_label(i.shape) for i in m.inputs)} |"
+        )
+    notes = [f"- **{m.name}**：{m.gap}" for m in models if m.gap and m.id in stats]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def papers_index(catalog: Catalog, docs_dir: Path | None = None) -> str:
+    """The list of papers for the home page, by year (relative links from ``docs/index.md``).
+
+    Papers whose page is still being written are listed without a link.
+    """
+    lines = ["| 年份 | 笔记 | 论文 | 发表 | 先读 |", "| --: | :-- | :-- | :-- | :-- |"]
+    for p in sorted(catalog.papers.values(), key=lambda p: p.year):
+        if page_exists(p.page, docs_dir):
+            note = f"[{p.title_zh}]({p.page})"
+        else:
+            note = f"{p.title_zh}（撰写中）"
+        first = p.authors[0].split()[-1] + (" 等" if len(p.authors) > 1 else "")
+        title = p.title.replace(" · ", "<br>")
+        before = "、".join(paper_ref(catalog.papers[s], "index.md", docs_dir) for s in p.prereq)
+        lines.append(f"| {p.year} | {note} | {title}（{first}） | {p.venue} | {before or '—'} |")
+    return "\n".join(lines) + "\n"
