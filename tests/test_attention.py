@@ -19,15 +19,6 @@ from reference_impl.attention import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead (several-fold on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def load_from_torch(ours: MultiHeadAttention, ref: nn.MultiheadAttention) -> None:
     """Copy nn.MultiheadAttention's weights: in_proj_weight is [W^Q; W^K; W^V] stacked on dim 0."""
     w_q, w_k, w_v = ref.in_proj_weight.chunk(3)

@@ -39,15 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 D_MODEL, N_HEADS = 32, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead (several-fold on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @dataclasses.dataclass(frozen=True)
 class Weights:
     """Reference weights in the paper's terms: W^Q, W^K, W^V (D × D each), W^O, and biases."""

@@ -20,15 +20,6 @@ from reference_impl.bert import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead (several-fold on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def encoder_count(cfg: BertConfig) -> int:
     H, L, V = cfg.d_model, cfg.n_layers, cfg.vocab_size
     embeddings = (V + cfg.max_len + cfg.n_segments) * H + 2 * H  # three tables + LayerNorm

@@ -12,15 +12,6 @@ from reference_impl import gnn
 KARATE = Path(__file__).resolve().parent.parent / "reference_impl" / "data" / "karate.json"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny graphs: one thread avoids oversubscription on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

@@ -2,20 +2,10 @@
 
 import math
 
-import pytest
 import torch
 from torch import nn
 
 from reference_impl.mae import MAEConfig, mae_tiny, mae_vit_base_patch16, sincos_pos_embed_2d
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def n_params(module: nn.Module, trainable_only: bool = False) -> int:

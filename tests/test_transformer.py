@@ -24,15 +24,6 @@ from reference_impl.transformer import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead (several-fold on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def expected_count(cfg: TransformerConfig) -> int:
     D, F, N, V = cfg.d_model, cfg.d_ff, cfg.n_layers, cfg.vocab_size
     attn = 4 * (D * D + D)
