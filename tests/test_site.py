@@ -99,6 +99,7 @@ class _FullSources(HTMLParser):
         self._details: list[dict] = []
         self._in_summary = False
         self._in_code = 0
+        self._pre = False
 
     def handle_starttag(self, tag, attrs):
         if tag == "details":
@@ -111,8 +112,6 @@ class _FullSources(HTMLParser):
                 self._details[-1]["codes"].append([])
         if tag == "pre":
             self._pre = True
-
-    _pre = False
 
     def handle_endtag(self, tag):
         if tag == "summary":
@@ -181,6 +180,19 @@ def test_internal_links_and_anchors_resolve():
 def test_every_paper_page_shows_its_whole_module():
     missing = [p.parent.name for p in paper_pages() if not full_sources(p)]
     assert not missing, f"pages without a full-source (完整代码) block: {missing}"
+
+
+@pytest.mark.site
+@needs_site
+def test_full_source_blocks_are_the_module_files():
+    """The HTML of each "完整代码" block is the module file (the browser test checks the copy
+    button on top of this)."""
+    differ = []
+    for page in paper_pages():
+        for module, code in full_sources(page):
+            if code.rstrip() != (ROOT / module).read_text(encoding="utf-8").rstrip():
+                differ.append(f"papers/{page.parent.name}/: {module}")
+    assert not differ, "full-source blocks that differ from the file (stale site?): " + str(differ)
 
 
 def _torch_pin() -> str:

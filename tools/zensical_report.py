@@ -41,7 +41,9 @@ FEATURES: dict[str, tuple[str, str]] = {
         r'<figure class="dl-(?:diagram|figure)"[^>]*>\s*<svg',
     ),
     "code": ("highlighted code blocks", r'<div class="(?:language-\w+ )?highlight"'),
-    "snippet-left": ("unexpanded snippet markers (--8<--)", r"--8&lt;--|--8<--"),
+    # an include that failed shows as a paragraph; markers inside code (the verbatim module in
+    # the full-source block) are content
+    "snippet-left": ("unexpanded snippet includes (--8<--)", r"<p>\s*--8(?:&lt;|<)--"),
     "api": ("API reference objects (mkdocstrings)", r'class="doc doc-object'),
     "abbr": ("abbreviations with hover text", r"<abbr "),
     "admonition": ("admonitions and collapsible blocks", r'class="admonition|<details'),
