@@ -27,7 +27,11 @@ What is implemented (the whole text → image path at reference scale, 64×64 ou
 Deviations:
 
 * The paper does not say how the prior encodes the caption ("the encoded text"); we feed the
-  per-token outputs of the CLIP text encoder through a linear projection.
+  per-token outputs of the CLIP text encoder through a linear projection. Table 3 gives the prior
+  a text context of 256 tokens; our CLIP copy has CLIP's 77, so in the full pipeline positions
+  77–255 of the prior's position table stay unused (they are still counted).
+* The timestep is a learned embedding table (one row per step); the paper does not say how the
+  prior embeds it.
 * The decoder is trained on $L_\text{simple}$ (the $\epsilon$-MSE) only; like GLIDE it has 6 output
   channels (ε and the variance interpolation of Nichol & Dhariwal), but our sampler uses the fixed
   posterior variance $\tilde\beta_t$ and ignores the last 3 channels.
@@ -76,14 +80,18 @@ class CLIPConfig:
 
 @dataclass(frozen=True)
 class PriorConfig:
-    """Diffusion prior; defaults: width 1664, 24 blocks, 26 heads (the paper's hyperparameters)."""
+    """Diffusion prior; defaults: Appendix C / Table 3 (width 2048, 24 blocks, 32 heads, context 256).
 
-    d_model: int = 1664
+    Not to be confused with Table 3's AR-prior column, whose latent decoder is 1664 wide with
+    24 blocks and 26 heads.
+    """
+
+    d_model: int = 2048
     n_layers: int = 24
-    n_heads: int = 26  # d_head = 64
+    n_heads: int = 32  # d_head = 64
     clip_dim: int = 1024  # CLIP embedding size
     text_width: int = 1024  # width of the CLIP text encoder's token outputs
-    context_length: int = 77  # text tokens
+    context_length: int = 256  # text tokens (Table 3, "text encoder context")
     num_timesteps: int = 1000
     schedule: str = "cosine"
 
@@ -691,7 +699,7 @@ def unclip_clip(**overrides: object) -> CLIP:
 
 
 def unclip_prior(**overrides: object) -> DiffusionPrior:
-    """The diffusion prior at the paper's width/depth (1664 × 24 blocks)."""
+    """The diffusion prior at the paper's size (Appendix C / Table 3: width 2048, 24 blocks)."""
     return DiffusionPrior(dataclasses.replace(PriorConfig(), **overrides))
 
 

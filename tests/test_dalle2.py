@@ -95,11 +95,15 @@ def test_paper_scale_counts_on_meta():
 
     # CLIP ViT-H/16 (256 px) + text encoder 1024 × 24
     assert n_params(clip) == 986_339_841
-    # prior: 24 pre-LN blocks of width 1664 (12d² + 13d each) + projections/embeddings
-    d = 1664
+    # prior (Appendix C / Table 3): 24 pre-LN blocks of width 2048 (12d² + 13d each), 32 heads
+    d = 2048
+    assert prior.transformer.blocks[0].attn.n_heads == 32
     blocks = 24 * (12 * d * d + 13 * d)
-    assert n_params(prior.transformer) == blocks
-    assert n_params(prior) == 806_586_752  # paper: "1B" (see the catalog's gap)
+    assert n_params(prior.transformer) == blocks == 1_208_598_528  # the blocks alone exceed 1B
+    # + 3 input projections 1024→d, the timestep table (1000 rows), the final query,
+    # 256 + 4 positions, the final LayerNorm and the output projection d→1024
+    rest = 3 * (1024 * d + d) + 1000 * d + d + 260 * d + 2 * d + (d * 1024 + 1024)
+    assert n_params(prior) == blocks + rest == 1_219_580_928  # paper: "1B" (see the catalog's gap)
     # decoder: GLIDE text encoder (2048 × 24) + ADM U-Net (512 ch, mult 1,2,3,4, 3 blocks)
     assert n_params(decoder) == 3_565_434_374
     assert abs(n_params(decoder) / 3.5e9 - 1) < 0.02  # paper: 3.5B
