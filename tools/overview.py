@@ -54,6 +54,7 @@ class Term:
     definition: str
     paper: str
     abbr: str | None = None
+    synonyms: tuple[str, ...] = ()  # other translations; the pages use ``zh`` only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +95,7 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
         missing = {"zh", "en", "def", "paper"} - set(entry)
         if missing:
             raise ReaderDataError(f"{where}: missing {sorted(missing)}")
-        unknown = set(entry) - {"zh", "en", "def", "paper", "abbr"}
+        unknown = set(entry) - {"zh", "en", "def", "paper", "abbr", "synonyms"}
         if unknown:
             raise ReaderDataError(f"{where}: unknown field(s) {sorted(unknown)}")
         abbr = entry.get("abbr")
@@ -105,7 +106,12 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
         for key in ("def", "zh", "en"):
             if any(c in entry[key] for c in "\n|$`"):
                 raise ReaderDataError(f"{where}: {key!r} must be one line of plain text")
-        terms.append(Term(entry["zh"], entry["en"], entry["def"], entry["paper"], abbr))
+        synonyms = entry.get("synonyms", [])
+        if not isinstance(synonyms, list) or not all(isinstance(x, str) for x in synonyms):
+            raise ReaderDataError(f"{where}: 'synonyms' must be a list of strings")
+        terms.append(
+            Term(entry["zh"], entry["en"], entry["def"], entry["paper"], abbr, tuple(synonyms))
+        )
     return Glossary(tuple(terms), pages)
 
 
@@ -338,8 +344,11 @@ def glossary_table(catalog: Catalog, glossary: Glossary, docs_dir: Path | None =
     terms = sorted(glossary.terms, key=lambda t: order.get(t.paper, (9999, 0)))
     for t in terms:
         where = ref(t.paper, catalog, docs_dir, name=_name(t.paper, catalog, glossary))
+        # other translations (not the bare English word, which is the next column)
+        other = [x for x in t.synonyms if not x.isascii()]
+        zh = _cell(t.zh) + (f"（又译：{'、'.join(other)}）" if other else "")
         lines.append(
-            f"| {_cell(t.zh)} | {_cell(t.en)} | {t.abbr or ''} | {_cell(t.definition)} | {where} |"
+            f"| {zh} | {_cell(t.en)} | {t.abbr or ''} | {_cell(t.definition)} | {where} |"
         )
     lines += ["", "</div>"]
     return "\n".join(lines) + "\n"
