@@ -6,6 +6,7 @@ card does not rebuild the models' diagrams and tables.
 
 from __future__ import annotations
 
+import ast
 import html
 import posixpath
 import re
@@ -213,3 +214,71 @@ def papers_index(catalog: Catalog, docs_dir: Path | None = None) -> str:
         before = "、".join(paper_ref(catalog.papers[s], "index.md", docs_dir) for s in p.prereq)
         lines.append(f"| {p.year} | {note} | {title}（{first}） | {p.venue} | {before or '—'} |")
     return "\n".join(lines) + "\n"
+
+
+def deviations(module: Path) -> list[str]:
+    """The bullets of the ``Deviations:`` section of a module docstring, one string each."""
+    doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+    items: list[str] = []
+    inside = False
+    for line in doc.splitlines():
+        if line.strip() == "Deviations:":
+            inside = True
+        elif inside and line.startswith(("- ", "* ")):
+            items.append(line[2:].strip())
+        elif inside and line.startswith("  ") and items:
+            items[-1] += " " + line.strip()
+        elif inside and line.strip() and items:
+            break  # the next section
+    return items
+
+
+def paper_vs_impl(paper: Paper, models: list[Model], stats: dict[str, Stats]) -> str:
+    """The "论文 vs 本实现" box of a paper page, from the catalog and the module's Deviations.
+
+    Nothing in it is typed into the page: the counts are the generator's (checked against the
+    catalog, which the tests check against the model), the paper's figures and their source come
+    from the catalog, the differences from the ``Deviations:`` list of the reference module.
+    """
+    lines = ['!!! abstract "论文 vs 本实现"', ""]
+    counted = [m for m in models if m.id in stats]
+    if counted:
+        lines += ["    **参数量**（本实现的数字由生成器在 meta 设备上实测）：", ""]
+        for m in counted:
+            ours = f"本实现 {stats[m.id].params:,}"
+            if m.paper_params:
+                source = f"，{m.paper_source}" if m.paper_source else ""
+                theirs = f"论文 {human(m.paper_params)}{source}"
+                lines.append(f"    - {m.name}：{ours}；{theirs}。")
+            else:
+                lines.append(f"    - {m.name}：{ours}；论文未给出总数。")
+        page = DOCS_DIR / paper.page
+        shows_variants = page.is_file() and f"papers/{paper.slug}/variants.md" in page.read_text()
+        gaps = [m for m in counted if m.gap]
+        if gaps and shows_variants:
+            lines += ["", "    差额的解释见本页的参数量表（各模型下方的说明）。"]
+        elif gaps:
+            lines += ["", *(f"    **{m.name}** 与论文数字的差额：{m.gap}" for m in gaps)]
+        lines.append("")
+    items = deviations(ROOT / paper.module)
+    lines.append(
+        f"    **与论文的不同之处**（摘自 `{paper.module}` 模块文档的 Deviations 一节，英文原文）："
+    )
+    lines.append("")
+    lines += [f"    - {item}" for item in items] or ["    - 无。"]
+    return "\n".join(lines) + "\n"
+
+
+def tests_list(slug: str, tests_dir: Path | None = None) -> str:
+    """A collapsible list of every test of ``tests/test_<slug>.py`` (name and docstring)."""
+    path = (tests_dir or ROOT / "tests") / f"test_{slug}.py"
+    if not path.is_file():
+        return ""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    rows = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ").strip()
+            rows.append(f"    - `{node.name}`" + (f"：{doc}" if doc else ""))
+    title = f"`tests/test_{slug}.py` 中的全部 {len(rows)} 个测试（英文为测试自己的说明）"
+    return "\n".join([f'??? note "{title}"', "", *rows]) + "\n"
