@@ -29,7 +29,7 @@ Deviations:
     * Activation: QuickGELU $x\,\sigma(1.702x)$ as in the released models (the paper does not
       name the activation; the weights were trained with this approximation of GELU).
     * ``WordTokenizer`` is a whitespace word-level tokenizer for toy data; the paper's
-      byte-pair-encoding tokenizer (49,152 merges) and its vocabulary file are not included.
+      byte-pair-encoding tokenizer (vocabulary of 49,152) and its vocabulary file are not included.
 """
 
 from __future__ import annotations

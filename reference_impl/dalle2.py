@@ -80,7 +80,7 @@ class CLIPConfig:
 
 @dataclass(frozen=True)
 class PriorConfig:
-    """Diffusion prior; defaults: Appendix C / Table 3 (width 2048, 24 blocks, 32 heads, context 256).
+    """Diffusion prior; defaults from Appendix C / Table 3: width 2048, 24 blocks, 32 heads.
 
     Not to be confused with Table 3's AR-prior column, whose latent decoder is 1664 wide with
     24 blocks and 26 heads.

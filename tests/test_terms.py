@@ -105,3 +105,18 @@ def test_glossary_corrections_stay():
     assert "首创" not in cls.definition and "GPT" in cls.definition
     smoothing = next(t for t in GLOSSARY.terms if t.en == "Label Smoothing")
     assert "全部" in smoothing.definition
+
+
+def search_boost(page: Path) -> float:
+    """The ``search: boost`` of a page's front matter (1 when it has none)."""
+    text = page.read_text(encoding="utf-8")
+    match = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    found = match and re.search(r"^search:\n  boost: ([0-9.]+)", match.group(1), re.M)
+    return float(found.group(1)) if found else 1.0
+
+
+def test_paper_pages_rank_above_the_glossary_in_search():
+    """Material's per-page boost: the page that explains a term beats the one-line definition."""
+    papers = sorted(ROOT.glob("docs/papers/*.md"))
+    assert papers and all(search_boost(p) > 1 for p in papers)
+    assert search_boost(ROOT / "docs" / "glossary.md") < 1

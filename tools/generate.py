@@ -411,7 +411,8 @@ def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
             files[f"papers/{slug}/variants.md"] = pages.variants_table(
                 catalog.models_of(slug), stats
             )
-            files[f"papers/{slug}/vs.md"] = pages.paper_vs_impl(paper, catalog.models_of(slug), stats)
+            vs = pages.paper_vs_impl(paper, catalog.models_of(slug), stats)
+            files[f"papers/{slug}/vs.md"] = vs
             files[f"papers/{slug}/tests.md"] = pages.tests_list(slug)
         try:  # overview, glossary, reading paths, abbreviations (tools/overview.py)
             files.update(overview.files(catalog, summaries, out=out))

@@ -347,9 +347,7 @@ def glossary_table(catalog: Catalog, glossary: Glossary, docs_dir: Path | None =
         # other translations (not the bare English word, which is the next column)
         other = [x for x in t.synonyms if not x.isascii()]
         zh = _cell(t.zh) + (f"（又译：{'、'.join(other)}）" if other else "")
-        lines.append(
-            f"| {zh} | {_cell(t.en)} | {t.abbr or ''} | {_cell(t.definition)} | {where} |"
-        )
+        lines.append(f"| {zh} | {_cell(t.en)} | {t.abbr or ''} | {_cell(t.definition)} | {where} |")
     lines += ["", "</div>"]
     return "\n".join(lines) + "\n"
 

@@ -220,15 +220,18 @@ def deviations(module: Path) -> list[str]:
     """The bullets of the ``Deviations:`` section of a module docstring, one string each."""
     doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
     items: list[str] = []
-    inside = False
+    inside, indent = False, 0
     for line in doc.splitlines():
-        if line.strip() == "Deviations:":
+        text = line.strip()
+        here = len(line) - len(line.lstrip())
+        if text == "Deviations:":
             inside = True
-        elif inside and line.startswith(("- ", "* ")):
-            items.append(line[2:].strip())
-        elif inside and line.startswith("  ") and items:
-            items[-1] += " " + line.strip()
-        elif inside and line.strip() and items:
+        elif inside and text.startswith(("- ", "* ")) and (not items or here == indent):
+            indent = here
+            items.append(text[2:].strip())
+        elif inside and text and items and here > indent:
+            items[-1] += " " + text  # continuation line of the bullet
+        elif inside and text and items:
             break  # the next section
     return items
 

@@ -22,6 +22,28 @@ EXPECTED = {
     # Backpropagation is no paper's subject; the RNN page derives backpropagation through time
     # (BPTT), the one place where the site works it out step by step.
     "反向传播": "papers/rnn/",
+    # one core term per paper (issue 11): the page that explains it, ahead of the glossary
+    "局部响应归一化": "papers/alexnet/",
+    "步幅": "papers/alexnet/",  # the glossary's page for the term
+    "步长": "papers/alexnet/",  # synonym: only the glossary and the first-use gloss carry it
+    "感受野": "papers/vgg/",
+    "遗忘门": "papers/rnn/",
+    "负采样": "papers/embedding/",
+    "标签平滑": "papers/transformer/",
+    "掩码语言模型": "papers/bert/",
+    "图块": "papers/vit/",
+    "图像块": "papers/vit/",  # synonym
+    "掩码自编码器": "papers/mae/",
+    "动量编码器": "papers/contrastive/",
+    "零样本": "papers/clip/",
+    "扩散先验": "papers/dalle2/",
+    "模式崩溃": "papers/gan/",
+    "模式坍塌": "papers/gan/",  # synonym
+    "两样本检验": "papers/gan/",
+    "二样本检验": "papers/gan/",  # synonym
+    "消息传递": "papers/gnn/",
+    "移动四面体": "papers/dmtet/",
+    "三平面": "papers/get3d/",
 }
 
 
@@ -51,7 +73,13 @@ def first_results(browser, server, term, n=5):
     return pages[:n]
 
 
-IDS = ["vanishing-gradient", "residual", "attention", "contrastive-learning", "backprop"]
+IDS = [
+    "vanishing-gradient", "residual", "attention", "contrastive-learning", "backprop",
+    "lrn", "stride", "stride-synonym", "receptive-field", "forget-gate", "negative-sampling",
+    "label-smoothing", "mlm", "patch", "patch-synonym", "mae", "momentum-encoder", "zero-shot",
+    "diffusion-prior", "mode-collapse", "mode-collapse-synonym", "two-sample-test",
+    "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("term", EXPECTED, ids=IDS)
