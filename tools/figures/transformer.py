@@ -65,14 +65,16 @@ class ReverseRun:
 
 @functools.lru_cache(maxsize=2)
 def train_reverse_task(
-    steps: int = 400, batch_size: int = 64, warmup: int = 400, seed: int = 0
+    steps: int = 400, batch_size: int = 64, warmup: int = 100, seed: int = 0
 ) -> ReverseRun:
     """Train the tiny Transformer to reverse sequences of 8 symbols (one thread, seeded).
 
     Args:
         steps: Optimiser steps (fresh random batch each step: no over-fitting to watch for).
         batch_size: Sequences per step.
-        warmup: warmup_steps of Eq. (3).
+        warmup: warmup_steps of Eq. (3). 100 (not 400): the rate peaks at step 100 and then
+            decays as in the paper; with the peak at the last step the run ended on a loss spike
+            on some CPUs (accuracy 0.60 after 1.00), a curve that depended on the machine.
         seed: Seed of the initialisation and of the data.
 
     Returns:
