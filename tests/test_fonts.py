@@ -7,7 +7,6 @@ the package; a stale matplotlib font list is repaired quietly; no figure has a m
 from __future__ import annotations
 
 import copy
-import importlib
 import io
 import logging
 import re
@@ -145,40 +144,64 @@ def test_stale_matplotlib_font_list_is_repaired_quietly(monkeypatch, caplog):
 # ── every figure: every character has a glyph ───────────────────────────────────────────────
 
 
-def _figure_functions():
-    for slug in generate.figure_modules():
-        mod = importlib.import_module(f"tools.figures.{slug}")
-        yield from sorted(mod.FIGURES.items())
-    from tools import overview
+def _chinese_math_figure():
+    from matplotlib.figure import Figure
 
-    yield overview.PARAMS_FIGURE, overview.params_vs_year(load())
+    fig = Figure(figsize=(3, 1))
+    fig.text(0.05, 0.6, "所有时间步共享同一组参数 $W_{ih}, W_{hh}, b$")  # rnn-unrolled's label
+    fig.text(0.05, 0.2, "残差")
+    return fig
+
+
+def _svg(rc: dict) -> str:
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(rc):
+        fig = _chinese_math_figure()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+    return buf.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_glyph_check_finds_dummy_glyphs_and_boxes():
+    """With only DejaVu Sans, math labels get ``¤`` and plain labels boxes: both are found."""
+    from tools.figures import style
+
+    problems = fonts.svg_glyph_problems(_svg({**style.RC, "font.family": ["DejaVu Sans"]}))
+    assert any("¤" in p for p in problems)
+    assert "no glyph for '残' in DejaVu Sans" in problems
 
 
 @needs_cjk
-def test_no_figure_has_a_missing_glyph(caplog):
-    """Draw every figure as the generator does; every Chinese character of every text (math
-    labels included) has a glyph in the resolved Chinese font, and nothing became ``¤``."""
-    import matplotlib.pyplot as plt
-    from matplotlib.text import Text
-
+def test_figure_style_draws_chinese_math_labels():
     from tools.figures import style
 
-    chinese = next(f for f in fonts.resolve().figures if f.covers(fonts.CJK_SAMPLE))
-    problems, han = [], 0
-    with caplog.at_level(logging.WARNING, logger="matplotlib"):
-        for name, draw in _figure_functions():
-            with style.style_context():
-                fig = draw()
-                texts = "".join(t.get_text() for t in fig.findobj(Text))
-                buf = io.StringIO()
-                fig.savefig(buf, format="svg")
-                plt.close(fig)
-            chars = "".join(HAN.findall(texts))
-            han += len(chars)
-            if missing := fonts.missing_glyphs(chinese, chars):
-                problems.append(f"{name}: no glyph for {''.join(missing)} in {chinese.file}")
-            if "¤" in buf.getvalue():
-                problems.append(f"{name}: ¤ (a dummy glyph) in the SVG")
-    assert han > 100, "the figures were expected to hold Chinese text"
-    glyph_warnings = [r.getMessage() for r in caplog.records if "glyph" in r.getMessage()]
-    assert not problems and not glyph_warnings, "\n".join(problems + glyph_warnings[:5])
+    svg = _svg(style.rc())
+    assert "¤" not in svg
+    assert re.search(r"font-family: '?Noto Sans CJK SC'?[^>]*>所</tspan>", svg), "math label"
+    assert fonts.svg_glyph_problems(svg) == []
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_generator_refuses_a_figure_with_missing_glyphs(monkeypatch):
+    monkeypatch.setattr(fonts, "figure_families", lambda: (fonts.LATIN_FAMILY,))
+    with pytest.raises(fonts.FontError, match="fonts-noto-cjk"):
+        generate.figure_svg(_chinese_math_figure, "test")
+
+
+@needs_cjk
+def test_every_generated_figure_has_every_glyph():
+    """The figures of the last generation (drawing them all again takes minutes)."""
+    svgs = sorted((generate.OUT / "figures").glob("*.svg"))
+    svgs += sorted((generate.OUT / "overview").glob("*.svg"))
+    if not svgs:
+        pytest.skip("no figures generated yet: run `python -m tools.generate`")
+    problems = [
+        f"{p.name}: {msg}"
+        for p in svgs
+        for msg in fonts.svg_glyph_problems(p.read_text(encoding="utf-8"))
+    ]
+    assert not problems, "\n".join(problems)
+    text = "".join(p.read_text(encoding="utf-8") for p in svgs)
+    assert len(HAN.findall(text)) > 100, "the figures were expected to hold Chinese text"

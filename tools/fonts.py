@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import json
 import logging
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -196,6 +198,51 @@ def figure_families() -> tuple[str, ...]:
 def matplotlib_fonts() -> tuple[Font, ...]:
     """The faces matplotlib lays the figures out with (one per family of the figure style)."""
     return tuple(f for fam in figure_families() if (f := findfont(fam)) is not None)
+
+
+# ── the output: every character drawn has a glyph ────────────────────────────────────────────
+
+_TEXT = re.compile(r"<(?:text|tspan)\b[^>]*?\bstyle=\"([^\"]*)\"[^>]*>([^<]*)")
+_FAMILY = re.compile(r"font-family:\s*([^;]+)")
+
+
+@functools.cache
+def _face(family: str, path: str, index: int) -> object:
+    from matplotlib import ft2font
+
+    return ft2font.FT2Font(path, face_index=index)
+
+
+def svg_glyph_problems(svg: str) -> list[str]:
+    """Characters of a matplotlib SVG (``svg.fonttype: none``) that no font named for them has.
+
+    Every ``<text>``/``<tspan>`` names its font families; each of its characters must have a glyph
+    in one of them (as resolved by matplotlib). matplotlib's math text puts ``¤`` where a glyph
+    was missing, so a ``¤`` is a problem too. Returns one short message per problem.
+    """
+    problems: set[str] = set()
+    for style, raw in _TEXT.findall(svg):
+        text = html.unescape(raw).strip()
+        if not text:
+            continue
+        if "¤" in text:
+            problems.add("¤ (matplotlib's dummy glyph: a character had no glyph)")
+        m = _FAMILY.search(style)
+        families = [f.strip().strip("'\"") for f in m.group(1).split(",")] if m else []
+        faces = [
+            _face(f.family, f.path, f.index) for fam in families if (f := findfont(fam)) is not None
+        ]
+        for c in set(text) - {"¤"}:
+            if not c.isspace() and not any(face.get_char_index(ord(c)) for face in faces):
+                problems.add(f"no glyph for {c!r} in {', '.join(families) or 'any font'}")
+    return sorted(problems)
+
+
+def check_svg(svg: str) -> None:
+    """Raise :class:`FontError` (one line) when :func:`svg_glyph_problems` finds any."""
+    problems = svg_glyph_problems(svg)
+    if problems:
+        raise FontError(f"missing glyphs: {'; '.join(problems[:5])} — {INSTALL_HINT}")
 
 
 # ── the run ──────────────────────────────────────────────────────────────────────────────────

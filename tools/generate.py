@@ -276,6 +276,7 @@ def figure_svg(draw: Callable[[], Any], name: str) -> str:
         svg,
         count=1,
     )
+    fonts.check_svg(svg)  # a character without a glyph (¤ or a box) stops the build
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 

@@ -42,7 +42,7 @@
 
     var svg = source.cloneNode(true);
     svg.removeAttribute("style");
-    svg.removeAttribute("class");
+    svg.removeAttribute("role"); // in the dialog its node links are reachable one by one
     svg.setAttribute("width", w);
     svg.setAttribute("height", h);
     svg.setAttribute("class", "dl-viewer__svg");

@@ -76,7 +76,7 @@ def _open_by_click(page: Any, index: int = 0) -> Any:
     """Click the empty top-left corner of a diagram (not a node link): the viewer opens."""
     figure = page.locator("figure.dl-diagram").nth(index)
     figure.scroll_into_view_if_needed()
-    figure.locator("> svg").click(position={"x": 3, "y": 3})
+    figure.locator("svg").first.click(position={"x": 3, "y": 3})
     page.wait_for_selector(DIALOG)
     return figure
 
@@ -328,7 +328,7 @@ def test_without_javascript_the_inline_svg_stays(browser, server):
     page = ctx.new_page()
     try:
         page.goto(server + PAGE, wait_until="load")
-        assert page.locator("figure.dl-diagram > svg").first.is_visible()
+        assert page.locator("figure.dl-diagram svg").first.is_visible()
         assert page.locator("button.dl-zoom").count() == 0
     finally:
         ctx.close()
