@@ -23,6 +23,12 @@
     return e;
   }
 
+  // the node link a click lands on, if any (Graphviz also writes <a> with a title only)
+  function linkOf(target) {
+    var a = target.closest ? target.closest("a") : null;
+    return a && (a.getAttribute("href") || a.getAttribute("xlink:href")) ? a : null;
+  }
+
   function button(cls, label, text) {
     var b = el("button", cls, text);
     b.type = "button";
@@ -182,8 +188,14 @@
           e.preventDefault();
           e.stopPropagation();
           moved = false;
-        } else if (e.target.closest && e.target.closest("a")) {
-          close(true); // follow the link on the page underneath
+        } else if (linkOf(e.target) && !(e.ctrlKey || e.metaKey || e.shiftKey)) {
+          // follow the link on the page underneath: close first (a link removed from the page
+          // during its click would not navigate), then go; modified clicks open a new tab
+          var a = linkOf(e.target);
+          var url = new URL(a.getAttribute("href") || a.getAttribute("xlink:href"), location.href);
+          e.preventDefault();
+          close(true);
+          location.href = url.href;
         }
       },
       true
@@ -260,7 +272,7 @@
     };
     if (e.key === "Tab") {
       // keep the focus inside the dialog
-      var items = v.root.querySelectorAll("button, a");
+      var items = v.root.querySelectorAll("button, a[*|href]");
       var first = items[0];
       var last = items[items.length - 1];
       if (!v.root.contains(document.activeElement)) {
@@ -306,7 +318,7 @@
     });
     figure.insertBefore(hint, svg);
     svg.addEventListener("click", function (e) {
-      if (e.target.closest && e.target.closest("a")) return; // a node link: let it work
+      if (linkOf(e.target)) return; // a node link: let it work
       open(figure, hint);
     });
   }
