@@ -124,19 +124,19 @@
     var start = null;
     var moved = false;
 
-    function snapshot() {
+    // the first two pointers: their midpoint and distance
+    function spread() {
       var ids = Object.keys(pointers);
       var a = pointers[ids[0]];
       var b = pointers[ids[1]] || a;
-      var mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
-      start = {
-        n: ids.length,
-        mid: mid,
-        dist: Math.hypot(a.x - b.x, a.y - b.y) || 1,
-        s: v.s,
-        cx: (mid.x - v.x) / v.s, // the content point under the midpoint
-        cy: (mid.y - v.y) / v.s,
-      };
+      var d = Math.hypot(a.x - b.x, a.y - b.y) || 1;
+      return { n: ids.length, x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, d: d };
+    }
+
+    function snapshot() {
+      var p = spread();
+      // the content point under the midpoint stays under it while the pointers move
+      start = { x: p.x, y: p.y, d: p.d, s: v.s, cx: (p.x - v.x) / v.s, cy: (p.y - v.y) / v.s };
     }
 
     stage.addEventListener("pointerdown", function (e) {
@@ -148,12 +148,8 @@
     stage.addEventListener("pointermove", function (e) {
       if (!(e.pointerId in pointers)) return;
       pointers[e.pointerId] = local(e);
-      var ids = Object.keys(pointers);
-      var a = pointers[ids[0]];
-      var b = pointers[ids[1]] || a;
-      var mid = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
-      if (!moved && Math.hypot(mid.x - start.mid.x, mid.y - start.mid.y) < DRAG && ids.length < 2)
-        return;
+      var p = spread();
+      if (!moved && p.n < 2 && Math.hypot(p.x - start.x, p.y - start.y) < DRAG) return;
       if (!moved) {
         moved = true;
         try {
@@ -162,12 +158,9 @@
           /* a synthetic pointer cannot be captured; the drag works without */
         }
       }
-      if (ids.length > 1) {
-        var dist = Math.hypot(a.x - b.x, a.y - b.y) || 1;
-        v.s = Math.min(MAX_ZOOM, Math.max(v.min, (start.s * dist) / start.dist));
-      }
-      v.x = mid.x - start.cx * v.s;
-      v.y = mid.y - start.cy * v.s;
+      if (p.n > 1) v.s = Math.min(MAX_ZOOM, Math.max(v.min, (start.s * p.d) / start.d));
+      v.x = p.x - start.cx * v.s;
+      v.y = p.y - start.cy * v.s;
       apply();
       root.classList.add("dl-viewer--dragging");
     });
@@ -225,73 +218,58 @@
     closeBtn.addEventListener("click", function () {
       close();
     });
-    v.onresize = fit;
-    window.addEventListener("resize", fit);
+    // a resized window (a phone turned) keeps the point at the centre where it was
+    var size = stage.getBoundingClientRect();
+    v.fit = fit;
+    v.onresize = function () {
+      var r = stage.getBoundingClientRect();
+      v.x += (r.width - size.width) / 2;
+      v.y += (r.height - size.height) / 2;
+      size = r;
+      apply();
+    };
+    window.addEventListener("resize", v.onresize);
     document.addEventListener("keydown", keydown, true);
 
     fit();
     closeBtn.focus({ preventScroll: true });
   }
 
+  var ZOOM_KEYS = { "+": 1.25, "=": 1.25, "-": 0.8 };
+  var PAN_KEYS = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+
   function keydown(e) {
     var v = viewer;
     if (!v) return;
-    var step = 60;
-    var keys = {
-      Escape: function () {
-        close();
-      },
-      "+": function () {
-        v.zoom(1.25);
-      },
-      "=": function () {
-        v.zoom(1.25);
-      },
-      "-": function () {
-        v.zoom(0.8);
-      },
-      0: function () {
-        v.onresize();
-      },
-      ArrowLeft: function () {
-        v.x += step;
-        v.zoom(1);
-      },
-      ArrowRight: function () {
-        v.x -= step;
-        v.zoom(1);
-      },
-      ArrowUp: function () {
-        v.y += step;
-        v.zoom(1);
-      },
-      ArrowDown: function () {
-        v.y -= step;
-        v.zoom(1);
-      },
-    };
     if (e.key === "Tab") {
       // keep the focus inside the dialog
       var items = v.root.querySelectorAll("button, a[*|href]");
       var first = items[0];
       var last = items[items.length - 1];
-      if (!v.root.contains(document.activeElement)) {
-        first.focus();
-        e.preventDefault();
-      } else if (e.shiftKey && document.activeElement === first) {
-        last.focus();
-        e.preventDefault();
-      } else if (!e.shiftKey && document.activeElement === last) {
-        first.focus();
+      var wrap = !v.root.contains(document.activeElement)
+        ? first
+        : e.shiftKey && document.activeElement === first
+          ? last
+          : !e.shiftKey && document.activeElement === last
+            ? first
+            : null;
+      if (wrap) {
+        wrap.focus();
         e.preventDefault();
       }
       return;
     }
-    if (keys[e.key] && !e.ctrlKey && !e.metaKey && !e.altKey) {
-      e.preventDefault();
-      e.stopPropagation(); // Material's own shortcuts (search, pages) stay quiet meanwhile
-      keys[e.key]();
-    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Escape") close();
+    else if (e.key === "0") v.fit();
+    else if (ZOOM_KEYS[e.key]) v.zoom(ZOOM_KEYS[e.key]);
+    else if (PAN_KEYS[e.key]) {
+      v.x += PAN_KEYS[e.key][0] * 60;
+      v.y += PAN_KEYS[e.key][1] * 60;
+      v.zoom(1);
+    } else return;
+    e.preventDefault();
+    e.stopPropagation(); // Material's own shortcuts (search, pages) stay quiet meanwhile
   }
 
   // Close the viewer; `following` is true when a link click will move the page itself.

@@ -163,6 +163,15 @@ def test_wheel_buttons_and_keys_zoom_drag_pans(desktop):
     assert dragged["s"] == keyed["s"]
     page.locator(".dl-viewer__fit").click()
     assert _state(page)["s"] == pytest.approx(before["s"])
+    page.keyboard.press("ArrowLeft")
+    assert _state(page)["x"] == pytest.approx(before["x"] + 60)
+    page.keyboard.press("=")
+    page.keyboard.press("0")
+    assert _state(page)["x"] == pytest.approx(before["x"]) and _state(page)["s"] == before["s"]
+    # a smaller window keeps the diagram's point at the centre where it was
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.wait_for_timeout(100)
+    assert _state(page)["x"] == pytest.approx(before["x"] - 140, abs=1)
 
 
 _LINK_JS = r"""() => {
