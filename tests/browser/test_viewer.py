@@ -366,3 +366,18 @@ def test_without_javascript_the_inline_svg_stays(browser, server):
         assert page.locator("button.dl-zoom").count() == 0
     finally:
         ctx.close()
+
+
+def test_after_navigation(desktop):
+    """The next page's diagrams get their viewer too (set up on each `document$` emission; with
+    navigation.instant Material swaps pages without reloading scripts; mkdocs.yml has no
+    site_url, which instant loading needs, so today each page loads in full)."""
+    page = desktop
+    assert page.evaluate("typeof document$") != "undefined"
+    page.locator(".md-sidebar--primary a.md-nav__link[href*='vgg']").first.click()
+    page.wait_for_url("**/papers/vgg/")
+    page.wait_for_selector("figure.dl-diagram button.dl-zoom")
+    _open_by_click(page)
+    assert "VGG" in _state(page)["label"]
+    page.keyboard.press("Escape")
+    assert page.locator(".dl-viewer").count() == 0
