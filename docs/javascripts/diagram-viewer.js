@@ -12,7 +12,7 @@
   "use strict";
 
   var MIN_ZOOM = 0.02; // also never below half the "whole diagram" view
-  var MAX_ZOOM = 8; // relative to the diagram's natural size (1 = the SVG's own pixels)
+  var MAX_ZOOM = 4; // relative to the natural size (1 = the SVG's own pixels: 10 pt text is 13 px)
   var DRAG = 5; // pixels a pointer moves before a press becomes a drag
   var viewer = null; // the open viewer, if any
 
