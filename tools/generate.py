@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tools import fonts
 from tools.catalog import ROOT, CatalogError, Model, load
 
 OUT = ROOT / "generated"
@@ -43,8 +44,14 @@ GENERATOR_FILES = (
     "tools/diagram.py",
     "tools/tables.py",
     "tools/generate.py",
+    "tools/fonts.py",
 )
-FIGURE_FILES = ("tools/figures/__init__.py", "tools/figures/style.py", "tools/generate.py")
+FIGURE_FILES = (
+    "tools/figures/__init__.py",
+    "tools/figures/style.py",
+    "tools/generate.py",
+    "tools/fonts.py",
+)
 DOT_HELP = (
     "Graphviz's `dot` program was not found on PATH: install Graphviz "
     "(Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
@@ -95,8 +102,11 @@ def sources(*rel_paths: str) -> list[bytes]:
     return out
 
 
-def versions() -> str:
-    """Library versions that change the artifacts (from metadata: nothing heavy is imported)."""
+def versions(found: fonts.Fonts | None = None) -> str:
+    """Library versions and fonts that change the artifacts (nothing heavy is imported).
+
+    The fonts are the files Graphviz and matplotlib measure labels with (:mod:`tools.fonts`).
+    """
     from importlib.metadata import version
 
     dot = shutil.which("dot")
@@ -104,7 +114,8 @@ def versions() -> str:
     if dot:
         dot_v = subprocess.run([dot, "-V"], capture_output=True, text=True).stderr.strip()
     libs = ("torch", "graphviz", "matplotlib", "torchinfo", "numpy")
-    return json.dumps([sys.version_info[:2], *(version(name) for name in libs), dot_v])
+    vers = [sys.version_info[:2], *(version(name) for name in libs), dot_v]
+    return json.dumps([*vers, fonts.cache_key(found)])
 
 
 class Stamp:
@@ -265,6 +276,7 @@ def figure_svg(draw: Callable[[], Any], name: str) -> str:
         svg,
         count=1,
     )
+    fonts.check_svg(svg)  # a character without a glyph (¤ or a box) stops the build
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 
@@ -330,9 +342,15 @@ def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
     if shutil.which("dot") is None:
         print(f"error: {DOT_HELP}", file=sys.stderr)
         return 1
+    try:  # the fonts that measure the labels: one log line, or one error line
+        found = fonts.resolve()
+    except fonts.FontError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(fonts.describe(found))
     out.mkdir(parents=True, exist_ok=True)
     stamps = Stamp(out)
-    vers = versions()
+    vers = versions(found)
     failures: list[str] = []
     log: list[dict[str, Any]] = []
     summaries: dict[str, Any] = {}

@@ -406,6 +406,7 @@ def plot_key(catalog: Catalog) -> str:
     """Hash of everything the parameters-vs-year figure depends on (its data and its code)."""
     from importlib.metadata import version
 
+    from tools import fonts
     from tools.generate import file_hash, sources
 
     data = [(p.slug, p.short_name, p.year) for p in catalog.papers.values()]
@@ -413,7 +414,10 @@ def plot_key(catalog: Catalog) -> str:
     return file_hash(
         json.dumps(data, ensure_ascii=False),
         version("matplotlib"),
-        *sources("tools/overview.py", "tools/figures/style.py", "tools/generate.py"),
+        fonts.cache_key(),  # the fonts that lay the figure out (tools/fonts.py)
+        *sources(
+            "tools/overview.py", "tools/figures/style.py", "tools/generate.py", "tools/fonts.py"
+        ),
     )
 
 

@@ -1,4 +1,10 @@
-"""Shared matplotlib style for generated figures: one SVG that works in light and dark mode."""
+"""Shared matplotlib style for generated figures: one SVG that works in light and dark mode.
+
+The font families are not fixed here but resolved on this machine by :mod:`tools.fonts` (the
+Chinese family first, then Latin; only families matplotlib can find), so a missing or newly
+installed font never leaves ``¤`` or ``findfont`` warnings behind; :func:`rc` adds them to
+:data:`RC`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,6 @@ PALETTE = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00acc1", "#6
 RC = {
     "svg.fonttype": "none",  # keep text as text: the browser renders it with the page's CJK font
     "svg.hashsalt": "dl-paper-notes",  # deterministic ids
-    "font.family": ["Noto Sans CJK SC", "DejaVu Sans"],
     "font.size": 10,
     "axes.unicode_minus": False,
     "axes.edgecolor": FG,
@@ -42,16 +47,23 @@ RC = {
 }
 
 
+def rc() -> dict:
+    """:data:`RC` with this machine's font families (:func:`tools.fonts.figure_families`)."""
+    from tools import fonts
+
+    return {**RC, "font.family": list(fonts.figure_families())}
+
+
 def new_figure(width: float = 7.0, height: float = 3.2, **kwargs) -> Figure:
     """Return a new figure (inches) drawn with the site's style; pass ``ncols`` etc. via kwargs.
 
     Use ``fig.subplots(...)`` on the result to get axes.
     """
-    with plt.rc_context(RC):
+    with plt.rc_context(rc()):
         fig = Figure(figsize=(width, height), layout="constrained", **kwargs)
     return fig
 
 
 def style_context():
-    """Context manager applying :data:`RC`; the generator wraps each figure function in it."""
-    return plt.rc_context(RC)
+    """Context manager applying :func:`rc`; the generator wraps each figure function in it."""
+    return plt.rc_context(rc())
