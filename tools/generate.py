@@ -43,6 +43,7 @@ GENERATOR_FILES = (
     "tools/diagram.py",
     "tools/tables.py",
     "tools/generate.py",
+    "tools/downloads.py",
 )
 FIGURE_FILES = ("tools/figures/__init__.py", "tools/figures/style.py", "tools/generate.py")
 DOT_HELP = (
@@ -144,7 +145,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
     """Build, trace and measure one model; return {relative path: text} and its stats."""
     import torch
 
-    from tools import diagram, tables
+    from tools import diagram, downloads, tables
     from tools.trace import trace
 
     torch.manual_seed(0)
@@ -219,7 +220,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
         },
         indent=1,
     )
-    return files, stats
+    return downloads.add_downloads(model, files), stats  # SVG, CSV and LaTeX downloads
 
 
 # ── figures ────────────────────────────────────────────────────────────────────────────────
