@@ -16,8 +16,8 @@ from the headings (Chromium's ``outline``), tagged, fonts embedded as subsets.
 * The site PDF, ``site/dl-paper-notes.pdf`` (beside the home page, which links it): a cover, a
   table of contents with page numbers, then every page in navigation order, each from a new page,
   with bookmarks in the shape of the navigation (sections, pages, their headings). Links between
-  pages become links inside the PDF. It is printed twice: the first run finds the page on which
-  every site page starts (from Chromium's bookmarks), the second prints them in the contents.
+  pages become links inside the PDF. The pages are printed first (numbered from 1); Chromium's
+  bookmarks say where each starts, and the cover and contents, printed next, go in front.
 * Links to the local server that cannot work in a file (other pages in a single-page PDF,
   downloads) are turned into plain text; links to other sites are kept.
 * A request to any host other than the local server is an error.
@@ -303,34 +303,36 @@ def cover_html(pages: list[Page], description: str) -> str:
     )
 
 
-def toc_html(pages: list[Page], keys: list[str], numbers: list[int] | None) -> str:
-    """The contents: one line per page, grouped by section, with its page number."""
+TOC_URL = "https://dl-toc.invalid/"  # contents links, turned into links to body pages
+
+
+def toc_html(pages: list[Page], keys: list[str], numbers: list[int]) -> str:
+    """The contents: one line per page, grouped by section, with its printed page number."""
     items, section = [], ""
-    for page, key, i in zip(pages, keys, range(len(pages)), strict=True):
+    for page, key, number in zip(pages, keys, numbers, strict=True):
         if page.section and page.section != section:
             items.append(
                 f'<li class="dl-print-toc__section"><span>{_esc(page.section)}</span></li>'
             )
         section = page.section
-        number = str(numbers[i]) if numbers else "000"
         items.append(
-            f'<li><a href="#{key}">{_esc(page.title)}</a>'
+            f'<li><a href="{TOC_URL}{key}">{_esc(page.title)}</a>'
             '<span class="dl-print-toc__dots"></span>'
             f'<span class="dl-print-toc__page">{number}</span></li>'
         )
-    return f'<div class="dl-print-toc"><h1 id="dl-toc">目录</h1><ol>{"".join(items)}</ol></div>'
+    return f'<div class="dl-print-toc"><h1>目录</h1><ol>{"".join(items)}</ol></div>'
 
 
-def body_html(pages: list[Page], keys: list[str], articles: list[str], toc: str) -> str:
-    """The contents, then every page from a new sheet (a wrapper carrying the page's key)."""
-    parts = [toc]
-    for key, html in zip(keys, articles, strict=True):
-        parts.append(f'<section class="dl-print-page" id="{key}">{html}</section>')
-    return "".join(parts)
+def body_html(keys: list[str], articles: list[str]) -> str:
+    """Every page from a new sheet, in a wrapper carrying the page's key."""
+    return "".join(
+        f'<section class="dl-print-page" id="{key}">{html}</section>'
+        for key, html in zip(keys, articles, strict=True)
+    )
 
 
 def outline_tree(reader: Any) -> list[tuple[str, int, Any, list]]:
-    """Chromium's bookmarks as (title, page index, destination, children)."""
+    """A PDF's bookmarks as (title, page index, destination, children)."""
 
     def walk(items: list) -> list[tuple[str, int, Any, list]]:
         out: list[tuple[str, int, Any, list]] = []
@@ -345,19 +347,42 @@ def outline_tree(reader: Any) -> list[tuple[str, int, Any, list]]:
     return walk(reader.outline)
 
 
-def page_starts(reader: Any, pages: list[Page]) -> list[int]:
-    """The 1-based page on which every site page starts: the top-level bookmarks after 目录."""
-    top = outline_tree(reader)
-    if not top or top[0][0] != "目录" or len(top) != len(pages) + 1:
-        titles = [t for t, *_ in top]
-        raise RuntimeError(f"expected 目录 and {len(pages)} page headings, got {titles}")
-    return [number + 1 for _, number, _, _ in top[1:]]
+def _fit(dest: Any) -> Any:
+    from pypdf.generic import Fit
+
+    top = dest.get("/Top")
+    return Fit.xyz(left=dest.get("/Left"), top=float(top) if top is not None else None)
+
+
+def _link_contents(writer: Any, front: int, targets: dict[str, tuple[int, Any]]) -> int:
+    """Point the contents' links (``TOC_URL`` + key) at the pages they name; return how many."""
+    from pypdf.generic import ArrayObject, NameObject
+
+    done = 0
+    for page in writer.pages[:front]:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            uri = str((annot.get("/A") or {}).get("/URI", ""))
+            if not uri.startswith(TOC_URL):
+                continue
+            index, dest = targets[uri.removeprefix(TOC_URL)]
+            fit = _fit(dest)
+            del annot["/A"]
+            annot[NameObject("/Dest")] = ArrayObject(
+                [writer.pages[index].indirect_reference, NameObject(fit.fit_type), *fit.fit_args]
+            )
+            done += 1
+    return done
 
 
 def site_pdf(pr: Printer, pages: list[Page], out: Path, description: str) -> tuple[bytes, int]:
-    """Cover, contents with page numbers, every page; bookmarks shaped like the navigation."""
+    """Cover, contents with page numbers, every page; bookmarks shaped like the navigation.
+
+    The pages are printed once, numbered from 1 in the footer; their bookmarks (Chromium's, one
+    per heading) give the page on which each starts. The cover and the contents are printed
+    after, unnumbered, and put in front; the contents' links are pointed at those pages.
+    """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import Fit
 
     keys = [f"p{i}" for i in range(len(pages))]
     mapped = {"/" + p.path: k for p, k in zip(pages, keys, strict=True)}
@@ -368,60 +393,52 @@ def site_pdf(pr: Printer, pages: list[Page], out: Path, description: str) -> tup
         tab.close()
     tab = pr.open("")  # the home page's scripts and styles carry the composed document
     try:
-        tab.evaluate(_COMPOSE_JS, [cover_html(pages, description), SITE_NAME])
-        cover = tab.pdf(**{**PDF_OPTIONS, "outline": False})
-        numbers = None
-        for _ in range(3):  # the second run normally agrees with the first
-            toc = toc_html(pages, keys, numbers)
-            tab.evaluate(_COMPOSE_JS, [body_html(pages, keys, articles, toc), SITE_NAME])
-            tab.wait_for_function(_READY_JS, timeout=TIMEOUT_MS)
-            body = tab.pdf(
-                display_header_footer=True,
-                header_template=HEADER,
-                footer_template=FOOTER,
-                **PDF_OPTIONS,
-            )
-            found = page_starts(PdfReader(io.BytesIO(body)), pages)
-            if found == numbers:
-                break
-            numbers = found
-        else:
-            raise RuntimeError("the contents' page numbers do not settle")
+        tab.evaluate(_COMPOSE_JS, [body_html(keys, articles), SITE_NAME])
+        tab.wait_for_function(_READY_JS, timeout=TIMEOUT_MS)
+        body = tab.pdf(
+            display_header_footer=True,
+            header_template=HEADER,
+            footer_template=FOOTER,
+            **PDF_OPTIONS,
+        )
+        reader = PdfReader(io.BytesIO(body))
+        tree = outline_tree(reader)
+        if len(tree) != len(pages):
+            titles = [t for t, *_ in tree]
+            raise RuntimeError(f"expected {len(pages)} page headings, got {titles}")
+        toc = toc_html(pages, keys, [number + 1 for _, number, _, _ in tree])
+        tab.evaluate(_COMPOSE_JS, [cover_html(pages, description) + toc, SITE_NAME])
+        front = tab.pdf(**{**PDF_OPTIONS, "outline": False})
     finally:
         tab.close()
 
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(cover)), import_outline=False)
-    n_cover = len(writer.pages)
-    reader = PdfReader(io.BytesIO(body))
+    writer.append(PdfReader(io.BytesIO(front)), import_outline=False)
+    n_front = len(writer.pages)
     writer.append(reader, import_outline=False)
-    writer.set_page_label(0, n_cover - 1, prefix="封面")
-    writer.set_page_label(n_cover, len(writer.pages) - 1, style="/D", start=1)
-
-    def fit(dest: Any) -> Any:
-        top = dest.get("/Top")
-        return Fit.xyz(left=dest.get("/Left"), top=float(top) if top is not None else None)
+    writer.set_page_label(0, 0, prefix="封面")
+    writer.set_page_label(1, n_front - 1, style="/D", prefix="目录 ", start=1)
+    writer.set_page_label(n_front, len(writer.pages) - 1, style="/D", start=1)
+    targets = {k: (n_front + item[1], item[2]) for k, item in zip(keys, tree, strict=True)}
+    if _link_contents(writer, n_front, targets) != len(pages):
+        raise RuntimeError("the contents' links were not all found")
 
     def add(items: list, parent: Any) -> None:
         for title, number, dest, children in items:
-            node = writer.add_outline_item(title, n_cover + number, parent=parent, fit=fit(dest))
+            node = writer.add_outline_item(title, n_front + number, parent=parent, fit=_fit(dest))
             add(children, node)
 
     writer.add_outline_item("封面", 0)
-    tree = outline_tree(reader)
-    toc, sections = tree[0], tree[1:]
-    writer.add_outline_item(toc[0], n_cover + toc[1], fit=fit(toc[2]))
+    writer.add_outline_item("目录", 1)
     parents: dict[str, Any] = {}
-    for page, item in zip(pages, sections, strict=True):
+    for page, (_, number, dest, children) in zip(pages, tree, strict=True):
         parent = None
         if page.section:
             if page.section not in parents:
-                parents[page.section] = writer.add_outline_item(page.section, n_cover + item[1])
+                parents[page.section] = writer.add_outline_item(page.section, n_front + number)
             parent = parents[page.section]
-        node = writer.add_outline_item(
-            page.title, n_cover + item[1], parent=parent, fit=fit(item[2])
-        )
-        add(item[3], node)
+        node = writer.add_outline_item(page.title, n_front + number, parent=parent, fit=_fit(dest))
+        add(children, node)
     writer.page_mode = "/UseOutlines"
     writer.add_metadata({"/Title": SITE_NAME, "/Creator": "tools/pdf.py (Chromium)"})
     buf = io.BytesIO()
