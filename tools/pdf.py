@@ -425,19 +425,25 @@ def site_pdf(pr: Printer, pages: list[Page], out: Path, description: str) -> tup
 
     def add(items: list, parent: Any) -> None:
         for title, number, dest, children in items:
-            node = writer.add_outline_item(title, n_front + number, parent=parent, fit=_fit(dest))
+            node = writer.add_outline_item(
+                title=title, page_number=n_front + number, parent=parent, fit=_fit(dest)
+            )
             add(children, node)
 
-    writer.add_outline_item("封面", 0)
-    writer.add_outline_item("目录", 1)
+    writer.add_outline_item(title="封面", page_number=0)
+    writer.add_outline_item(title="目录", page_number=1)
     parents: dict[str, Any] = {}
     for page, (_, number, dest, children) in zip(pages, tree, strict=True):
         parent = None
         if page.section:
             if page.section not in parents:
-                parents[page.section] = writer.add_outline_item(page.section, n_front + number)
+                parents[page.section] = writer.add_outline_item(
+                    title=page.section, page_number=n_front + number
+                )
             parent = parents[page.section]
-        node = writer.add_outline_item(page.title, n_front + number, parent=parent, fit=_fit(dest))
+        node = writer.add_outline_item(
+            title=page.title, page_number=n_front + number, parent=parent, fit=_fit(dest)
+        )
         add(children, node)
     writer.page_mode = "/UseOutlines"
     writer.add_metadata({"/Title": SITE_NAME, "/Creator": "tools/pdf.py (Chromium)"})
