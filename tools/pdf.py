@@ -35,7 +35,6 @@ import io
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -270,17 +269,11 @@ def print_page(pr: Printer, page: Page, out: Path) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes through a temporary file and a rename."""
+    """Write bytes through a temporary file and a rename (a reader never sees half a PDF)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 # ── the whole site ─────────────────────────────────────────────────────────────────────────
