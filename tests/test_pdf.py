@@ -337,3 +337,29 @@ def test_each_csv_and_latex_table_has_the_rows_and_totals_of_the_page():
             assert "\\begin{tabular}" in tex and "\\toprule" in tex
             checked += 1
     assert checked == len(CATALOG.models)
+
+
+# ── the offline bundle ─────────────────────────────────────────────────────────────────────
+
+
+def test_offline_paths_sit_beside_the_offline_pages():
+    assert pdf.offline_path("papers/resnet/resnet.pdf") == "papers/resnet.pdf"
+    assert pdf.offline_path(pdf.SITE_PDF) == pdf.SITE_PDF
+    assert pdf.offline_path("a/b/c/c.pdf") == "a/b/c.pdf"
+
+
+def test_the_offline_bundle_has_the_pdfs_where_its_pages_link_them():
+    import zipfile
+
+    bundle = pdf.ROOT / "dist" / "site-offline.zip"
+    if not bundle.is_file():
+        pytest.skip("no dist/site-offline.zip: run `nox -s docs` before `nox -s pdf`")
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        index = zf.read("site-offline/index.html").decode("utf-8")
+        assert f'href="{pdf.SITE_PDF}"' in index and f"site-offline/{pdf.SITE_PDF}" in names
+        for paper in PAPERS:
+            page = zf.read(f"site-offline/papers/{paper.slug}.html").decode("utf-8")
+            assert f'href="{paper.slug}.pdf"' in page
+            info = zf.getinfo(f"site-offline/papers/{paper.slug}.pdf")
+            assert info.file_size == paper_pdf(paper.slug).stat().st_size

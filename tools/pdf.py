@@ -519,8 +519,10 @@ def run(site: Path, only: set[str] | None) -> int:
     if bundle.is_file() and site.resolve() == SITE.resolve():
         from tools.offline_bundle import add_files
 
-        add_files(bundle, {offline_path(rel): path for rel, path in written.items()})
-        print(f"pdf: {len(written)} PDFs added to {bundle.relative_to(ROOT)}")
+        rels = [p.pdf for p in pages if p.slug] + [SITE_PDF]  # this run's and earlier ones
+        present = {offline_path(rel): site / rel for rel in rels if (site / rel).is_file()}
+        add_files(bundle, present)
+        print(f"pdf: {len(present)} PDFs added to {bundle.relative_to(ROOT)}")
     print(f"pdf: {len(written)} PDFs in {time.perf_counter() - t0:.1f} s → {site}")
     return 1 if foreign else 0
 
