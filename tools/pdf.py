@@ -128,11 +128,15 @@ _PREPARE_JS = """(mapped) => {
   for (const d of document.querySelectorAll('details')) d.open = true;
   const here = location.origin + location.pathname;
   for (const a of document.querySelectorAll('a')) {
-    const raw = a.getAttribute('href') ?? a.getAttribute('xlink:href');
+    const attr = a.hasAttribute('href') ? 'href' : 'xlink:href';
+    const raw = a.getAttribute(attr);
     if (raw === null) continue;
     const url = new URL(raw, location.href);
     if (url.origin !== location.origin) continue;
-    if (url.origin + url.pathname === here && url.hash) continue;
+    if (url.origin + url.pathname === here && url.hash) {  // Material makes these absolute
+      a.setAttribute(attr, '#' + decodeURIComponent(url.hash.slice(1)));
+      continue;
+    }
     const key = url.pathname.replace(/index\\.html$/, '');
     if (mapped && key in mapped) {
       const frag = url.hash ? '-' + decodeURIComponent(url.hash.slice(1)) : '';
