@@ -344,6 +344,22 @@ def outline_tree(reader: Any) -> list[tuple[str, int, Any, list]]:
     return walk(reader.outline)
 
 
+def settle(tree: list[tuple[str, int, Any, list]], reader: Any) -> list:
+    """Move bookmarks that Chromium puts in the bottom margin to the top of the next page.
+
+    A heading that starts a new sheet (``break-before: page``) gets a destination at the foot of
+    the sheet before, below the text; the page it names would then be off by one.
+    """
+    out = []
+    for title, number, dest, children in tree:
+        top = dest.get("/Top")
+        if top is not None and float(top) < 60 and number + 1 < len(reader.pages):
+            number += 1
+            dest = {"/Left": dest.get("/Left"), "/Top": float(reader.pages[number].mediabox.top)}
+        out.append((title, number, dest, settle(children, reader)))
+    return out
+
+
 def _fit(dest: Any) -> Any:
     from pypdf.generic import Fit
 
@@ -399,7 +415,7 @@ def site_pdf(pr: Printer, pages: list[Page], out: Path, description: str) -> tup
             **PDF_OPTIONS,
         )
         reader = PdfReader(io.BytesIO(body))
-        tree = outline_tree(reader)
+        tree = settle(outline_tree(reader), reader)
         if len(tree) != len(pages):
             titles = [t for t, *_ in tree]
             raise RuntimeError(f"expected {len(pages)} page headings, got {titles}")
