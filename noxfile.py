@@ -1,6 +1,7 @@
 """Sessions: ``nox -s docs`` builds the site, ``nox -s tests`` runs the tests; ``nox -l`` lists.
 
 ``nox -s browser`` checks the built site (Chromium, links, copy-and-run, bad input);
+``nox -s pdf`` prints it to PDF (a file per paper, one for the site) and checks the PDFs;
 ``nox -s bench`` and ``nox -s determinism`` are run on demand.
 
 Dependencies come from the dependency groups in ``pyproject.toml``; torch is pinned exactly there
@@ -107,6 +108,20 @@ def browser(session: nox.Session) -> None:
         "python", "-m", "pytest", "-m", "site or browser", "tests/test_site.py", "tests/browser",
         *session.posargs, env=QUIET_ENV,
     )  # fmt: skip
+
+
+@nox.session(python="3.11", default=False)
+def pdf(session: nox.Session) -> None:
+    """Print a PDF of every paper page and of the whole site into site/ (Chromium), then test them.
+
+    Builds site/ first when it is stale (like `nox -s browser`). Each paper's PDF sits beside its
+    page (site/papers/<slug>/<slug>.pdf), the site's beside the home page; the offline bundle
+    (dist/site-offline.zip) gets them too. See tools/pdf.py.
+    """
+    install(session, "pdf")
+    fresh_site(session)
+    session.run("python", "-m", "tools.pdf", *session.posargs, env=QUIET_ENV)
+    session.run("python", "-m", "pytest", "-m", "pdf", "tests/test_pdf.py", env=QUIET_ENV)
 
 
 @nox.session(python="3.11", default=False)

@@ -371,6 +371,8 @@ def make_mini_repo(dest: Path) -> Path:
     (dest / "docs" / "papers").mkdir(parents=True)
     for d in ("assets/katex", "stylesheets", "javascripts"):
         shutil.copytree(ROOT / "docs" / d, dest / "docs" / d)
+    # the downloads under diagrams and tables (tools/downloads.py): a link into generated/
+    (dest / "docs" / "downloads").symlink_to(os.readlink(ROOT / "docs" / "downloads"))
     for name in ("A", "B"):
         lower = name.lower()
         (dest / "reference_impl" / f"toy{lower}.py").write_text(TOY.format(name=name, lower=lower))

@@ -45,6 +45,7 @@ GENERATOR_FILES = (
     "tools/tables.py",
     "tools/generate.py",
     "tools/fonts.py",
+    "tools/downloads.py",
 )
 FIGURE_FILES = (
     "tools/figures/__init__.py",
@@ -155,7 +156,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
     """Build, trace and measure one model; return {relative path: text} and its stats."""
     import torch
 
-    from tools import diagram, tables
+    from tools import diagram, downloads, tables
     from tools.trace import trace
 
     torch.manual_seed(0)
@@ -230,7 +231,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
         },
         indent=1,
     )
-    return files, stats
+    return downloads.add_downloads(model, files), stats  # SVG, CSV and LaTeX downloads
 
 
 # ── figures ────────────────────────────────────────────────────────────────────────────────

@@ -79,6 +79,27 @@ def write_zip(folder: Path, out: Path, arcroot: str = FOLDER) -> int:
     return len(files)
 
 
+def add_files(out: Path, files: dict[str, Path], arcroot: str = FOLDER) -> None:
+    """Put ``files`` ({path in the site: file}) into the zip, replacing same-named entries.
+
+    ``nox -s pdf`` adds the PDFs it printed; the entries stay sorted with fixed timestamps.
+    """
+    with zipfile.ZipFile(out) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    entries |= {f"{arcroot}/{rel}": path.read_bytes() for rel, path in files.items()}
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for name in sorted(entries):
+                info = zipfile.ZipInfo(name, _ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, entries[name])
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def build(out: Path = OUT, root: Path = ROOT, config: str = CONFIG) -> int:
     """Build, check and zip the offline site; return the process exit code."""
     t0 = time.perf_counter()

@@ -163,6 +163,7 @@ def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = N
     if paper.prereq and catalog is not None:
         refs = [paper_ref(catalog.papers[s], paper.page, docs_dir) for s in paper.prereq]
         lines.append(f"先读\n:   {'、'.join(refs)}\n")
+    lines.append(pdf_line(paper))
     note = "（本页主论文）" if " · " in paper.title else ""
     lines += [
         f'??? quote "BibTeX 引用{note}"',
@@ -175,6 +176,21 @@ def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = N
         "</div>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def pdf_line(paper: Paper) -> str:
+    """The card's "下载 PDF" entry: the page printed by ``nox -s pdf``, a file beside the page.
+
+    ``<slug>.pdf`` sits in the page's own folder (``site/papers/<slug>/`` with directory URLs,
+    ``papers/`` in the offline bundle), so one relative link works in both. Raw HTML, since the
+    file exists only after ``nox -s pdf``: ``tools/linkcheck.py`` reports it as waiting for that
+    session until then, and the PDF tests require it after.
+    """
+    name = html.escape(f"{paper.short_name}-深度学习论文学习.pdf")
+    return (
+        f'PDF\n:   <a class="dl-pdf" href="{paper.slug}.pdf" download="{name}">下载 PDF</a>'
+        "（A4，由 <code>nox -s pdf</code> 打印本页）\n"
+    )
 
 
 def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,20 +21,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tools.pdf import CHROMIUM, CHROMIUM_ARGS  # the same Chromium and flags as the PDFs
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("DL_SITE", ROOT / "site")).resolve()
 SHOTS = Path(os.environ.get("DL_SCREENSHOTS", ROOT / "reports" / "screenshots"))
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 TIMEOUT_MS = 90_000  # a 2-core machine under load renders a long page slowly
 FULL_SOURCE = re.compile(r"\b(reference_impl/[\w/]+\.py)\b")
 
