@@ -95,7 +95,9 @@ def pool5_size(image_size: int, conv1_padding: int = 0) -> int:
     Returns:
         Side of the square maps entering fc6 (6 for a 227×227 input).
     """
-    size = (image_size + 2 * conv1_padding - 11) // 4 + 1  # conv1; conv2…conv5 keep the size (padding 2, 1, 1, 1)
+    size = (
+        image_size + 2 * conv1_padding - 11
+    ) // 4 + 1  # conv1; conv2…conv5 keep the size (padding 2, 1, 1, 1)
     for _ in range(3):  # pool1, pool2, pool5: overlapping pooling z = 3, s = 2 (§3.4)
         size = (size - 3) // 2 + 1
     return size
@@ -208,7 +210,7 @@ def alexnet(**overrides: object) -> AlexNet:
 
 # ── loading torchvision's weights ──────────────────────────────────────────────────────
 def alexnet_torchvision(**overrides: object) -> AlexNet:
-    """torchvision's single-tower `alexnet` (61,100,840 parameters), loadable by `load_torchvision`.
+    r"""The single-tower AlexNet of torchvision (61,100,840 parameters), for `load_torchvision`.
 
     That network ("One weird trick", arXiv:1404.5997) has widths 64/192/384/256/256, one tower,
     conv1 padded by 2 and no response normalisation: here $\alpha = 0$, $k = 1$ make both

@@ -565,7 +565,9 @@ TRANSFORMERS_NAMES = [  # (theirs, ours): substrings replaced in this order in e
 ]  # pooler.dense keeps its name
 
 
-def load_transformers(model: BERT | BertForPreTraining, state_dict: dict[str, torch.Tensor]) -> None:
+def load_transformers(
+    model: BERT | BertForPreTraining, state_dict: dict[str, torch.Tensor]
+) -> None:
     """Load a state dict of transformers' `BertModel` into `BERT`, or of `BertForPreTraining`.
 
     The released checkpoints (`bert-base-uncased` …) load the same way, once read with
@@ -588,6 +590,7 @@ def load_transformers(model: BERT | BertForPreTraining, state_dict: dict[str, to
 __all__ = [
     "BERT",
     "IGNORE_INDEX",
+    "TRANSFORMERS_NAMES",
     "BertConfig",
     "BertEmbeddings",
     "BertEncoder",
@@ -598,7 +601,6 @@ __all__ = [
     "MultiHeadAttention",
     "NextSentenceHead",
     "Pooler",
-    "TRANSFORMERS_NAMES",
     "ScaledDotProductAttention",
     "bert_base",
     "bert_base_pretraining",

@@ -480,9 +480,9 @@ def load_openai(model: CLIP, state_dict: dict[str, Tensor]) -> None:
 
 __all__ = [
     "CLIP",
+    "OPENAI_NAMES",
     "CLIPConfig",
     "MultiHeadAttention",
-    "OPENAI_NAMES",
     "QuickGELU",
     "ResidualAttentionBlock",
     "TextTransformer",

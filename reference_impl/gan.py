@@ -381,12 +381,12 @@ def load_pytorch_example(model: DCGAN, net_g: dict[str, Tensor], net_d: dict[str
 
 __all__ = [
     "DCGAN",
+    "EXAMPLE_D_NAMES",
+    "EXAMPLE_G_NAMES",
     "GAN",
     "DCGANConfig",
     "DCGANDiscriminator",
     "DCGANGenerator",
-    "EXAMPLE_D_NAMES",
-    "EXAMPLE_G_NAMES",
     "GANConfig",
     "MLPGenerator",
     "Maxout",

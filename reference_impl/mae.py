@@ -475,11 +475,11 @@ def load_transformers(model: MaskedAutoencoder, state_dict: dict[str, Tensor]) -
 
 
 __all__ = [
+    "TRANSFORMERS_NAMES",
     "MAEConfig",
     "MAEDecoder",
     "MAEEncoder",
     "MaskedAutoencoder",
-    "TRANSFORMERS_NAMES",
     "load_transformers",
     "mae",
     "mae_tiny",

@@ -267,7 +267,7 @@ def vgg19(**overrides: object) -> VGG:
 
 # ── loading torchvision's weights ──────────────────────────────────────────────────────
 def torchvision_names(model: VGG) -> dict[str, str]:
-    """torchvision's module names → ours, e.g. `features.2` → `features.stage2.conv2_1`.
+    """Torchvision's module names → ours, e.g. `features.2` → `features.stage2.conv2_1`.
 
     torchvision numbers the layers of `features` in one flat sequence (ReLU and pooling
     included) and those of `classifier` as Dropout-free positions 0, 3 and 6. Works for

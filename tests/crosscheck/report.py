@@ -22,24 +22,15 @@ PAPER_NOTES = {
     "对照的是同一文件里按 torchvision 布局构造的 alexnet_torchvision()",
     "resnet": "ResNet-50/101/152：torchvision 是 v1.5（步幅在 3×3 卷积上），论文的步幅在第一个 "
     "1×1 上，按设计不同；以 stride_in_3x3=True 对照",
-    "clip": "发布的 OpenAI 模型用 QuickGELU：对照 open_clip 的 -quickgelu 配置",
+    "clip": "发布的 OpenAI 模型用 QuickGELU：对照 open_clip 的 -quickgelu 配置（不带后缀的配置用"
+    "精确 GELU，按设计不同）",
     "transformer": "nn.Transformer 在编码器和解码器末尾各多一个 LayerNorm（论文的 post-LN 没有），"
     "对照时换成恒等；不含嵌入和共享输出层",
-    "attention": "未运行：本页模块与 Transformer 页的注意力是同一实现（见 Transformer 的对照）",
     "embedding": "未运行：word2vec / GloVe 没有 PyTorch 的标准实现可对照",
     "dmtet": "未运行：DMTet 没有可安装的标准 PyTorch 实现（官方代码依赖 Kaolin 与 CUDA）",
     "get3d": "未运行：GET3D 的官方实现依赖 CUDA 扩展，不能在 CPU 上对照",
     "dalle2": "未运行：DALL·E 2 没有公开的官方实现",
 }
-
-
-def sci(x: float) -> str:
-    """1.3e-06 → '1.3×10⁻⁶'; 0 → '0'."""
-    if x == 0:
-        return "0"
-    mantissa, exponent = f"{x:.1e}".split("e")
-    digits = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{mantissa}×10{digits}"
 
 
 def write(results: list[dict], failures_shown: list[dict]) -> None:
@@ -69,13 +60,14 @@ def markdown(data: dict) -> str:
         "copied into ours by the reference file's loader; both run in eval mode on the same input.",
         f"Pass: {data['tolerance']}, and equal parameter counts (tied weights once).",
         "",
-        "| paper | model | ours | reference | input | max \\|Δ\\| | output scale | params (ours = ref) |",
+        "| paper | model | ours | reference | input | max \\|Δ\\| | output scale | parameters |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in data["cases"]:
         ref = f"{c['library']} {c['library_version']} `{c['reference']}`"
-        params = f"{c['params_ours']:,}" + ("" if c["params_ours"] == c["params_reference"]
-                                            else f" ≠ {c['params_reference']:,}")  # fmt: skip
+        params = f"{c['params_ours']:,}" + (
+            "" if c["params_ours"] == c["params_reference"] else f" ≠ {c['params_reference']:,}"
+        )
         lines.append(
             f"| {c['paper']} | {c['label']} | `{c['ours']}` | {ref} | {c['input']} | "
             f"{c['max_abs']:.2e} | {c['scale']:.3g} | {params} |"
@@ -83,7 +75,12 @@ def markdown(data: dict) -> str:
     notes = [f"- {c['label']}: {c['note']}" for c in data["cases"] if c["note"]]
     lines += ["", "## Notes", "", *notes, ""]
     lines += [f"- **{slug}**: {text}" for slug, text in data["papers"].items()]
-    lines += ["", "## Each check can fail", "",
-              "Broken on purpose in `tests/crosscheck/test_can_fail.py`; each was caught:", ""]  # fmt: skip
+    lines += [
+        "",
+        "## Each check can fail",
+        "",
+        "Broken on purpose in `tests/crosscheck/test_can_fail.py`; each was caught:",
+        "",
+    ]
     lines += [f"- {f['broken']} → {f['caught']}" for f in data["failures_shown"]]
     return "\n".join(lines) + "\n"

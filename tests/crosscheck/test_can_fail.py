@@ -20,9 +20,10 @@ def tanh_gelu(model: nn.Module) -> None:
 def test_gelu_tanh_approximation_is_caught() -> None:
     expect_mismatch(
         "ViT-B/32: GELU → its tanh approximation",
-        lambda: test_transformers_vision.check_vit("vit_b32", "vit_base_patch32_224", None,
-                                                   tamper=tanh_gelu),
-    )  # fmt: skip
+        lambda: test_transformers_vision.check_vit(
+            "vit_b32", "vit_base_patch32_224", None, tamper=tanh_gelu
+        ),
+    )
 
 
 def swap_q_k(model: nn.Module) -> None:
@@ -47,8 +48,9 @@ def test_row_normalisation_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         return a_tilde / a_tilde.sum(-1, keepdim=True)
 
     monkeypatch.setattr(gnn, "normalized_adjacency", row_normalised)
-    expect_mismatch("GCN: row normalisation D̃⁻¹Ã instead of D̃^-½ÃD̃^-½",
-                    lambda: test_gnn_gan.check_gnn("gcn"))  # fmt: skip
+    expect_mismatch(
+        "GCN: row normalisation D̃⁻¹Ã instead of D̃^-½ÃD̃^-½", lambda: test_gnn_gan.check_gnn("gcn")
+    )
 
 
 def swap_bn_bias_and_mean(model: nn.Module) -> None:

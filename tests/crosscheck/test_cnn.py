@@ -25,10 +25,14 @@ def check_alexnet() -> dict:
     ours = alexnet.alexnet_torchvision()
     alexnet.load_torchvision(ours, theirs.state_dict())
     x = images(2)
-    case = Case("alexnet", "AlexNet（torchvision 的单塔布局）", "alexnet_torchvision()",
-                "torchvision", "alexnet", "2×3×224×224",
-                note="论文的双塔网络（宽度 96/256/384/384/256、分组卷积、LRN）与 torchvision 的"
-                "单塔版本不同，按设计不对照；对照的是同一文件里的 alexnet_torchvision()")  # fmt: skip
+    case = Case(
+        "alexnet",
+        "AlexNet（torchvision 的单塔布局）",
+        "alexnet_torchvision()",
+        "torchvision",
+        "alexnet",
+        "2×3×224×224",
+    )
     return compare(case, ours, theirs, run(x), run(x))
 
 
@@ -49,8 +53,9 @@ def test_vgg(depth: int, bn: bool) -> None:
     x = images()
     label = f"VGG-{depth}" + (" + BN" if bn else "")
     ctor = f"vgg{depth}(batch_norm=True)" if bn else f"vgg{depth}()"
-    compare(Case("vgg", label, ctor, "torchvision", name, "1×3×224×224"), ours, theirs,
-            run(x), run(x))  # fmt: skip
+    compare(
+        Case("vgg", label, ctor, "torchvision", name, "1×3×224×224"), ours, theirs, run(x), run(x)
+    )
 
 
 RESNETS = [18, 34, 50, 101, 152]
@@ -64,10 +69,8 @@ def check_resnet(depth: int, tamper=None) -> dict:
     resnet.load_torchvision(ours, theirs.state_dict())
     x = images()
     ctor = f"resnet{depth}(stride_in_3x3=True)" if v15 else f"resnet{depth}()"
-    note = ("torchvision 是 v1.5（步幅在 3×3 卷积上）；论文的步幅在第一个 1×1 上，"
-            "按设计不同，所以用 stride_in_3x3=True 对照") if v15 else ""  # fmt: skip
-    case = Case("resnet", f"ResNet-{depth}", ctor, "torchvision", f"resnet{depth}",
-                "1×3×224×224", note)  # fmt: skip
+    label = f"ResNet-{depth}" + (" v1.5" if v15 else "")
+    case = Case("resnet", label, ctor, "torchvision", f"resnet{depth}", "1×3×224×224")
     return compare(case, ours, theirs, run(x), run(x), tamper=tamper)
 
 
@@ -79,7 +82,7 @@ def test_resnet(depth: int) -> None:
 def test_resnet_loader_refuses_the_paper_stride() -> None:
     with torch.device("meta"):
         ours, theirs = resnet.resnet50(), torchvision.models.resnet50()
-    with pytest.raises(ValueError, match="v1.5"):
+    with pytest.raises(ValueError, match=r"v1\.5"):
         resnet.load_torchvision(ours, theirs.state_dict())
 
 
@@ -102,7 +105,12 @@ def test_moco_encoder(version: int) -> None:
     checkpoint["module.queue"] = torch.zeros(128, 4)
     contrastive.load_moco(ours, checkpoint)
     x = images()
-    case = Case("contrastive", f"MoCo v{version} 编码器", f"moco_v{version}_encoder_resnet50()",
-                "torchvision", "resnet50（按 MoCo 代码改 fc）", "1×3×224×224")  # fmt: skip
+    case = Case(
+        "contrastive",
+        f"MoCo v{version} 编码器",
+        f"moco_v{version}_encoder_resnet50()",
+        "torchvision",
+        "resnet50（按 MoCo 代码改 fc）",
+        "1×3×224×224",
+    )
     compare(case, ours, theirs, run(x), run(x))
-

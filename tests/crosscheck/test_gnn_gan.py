@@ -61,38 +61,58 @@ def check_gnn(kind: str, tamper=None) -> dict:
     ours = gnn.gcn_cora() if kind == "gcn" else gnn.gat_cora()
     gnn.load_pyg(ours, [theirs.conv1.state_dict(), theirs.conv2.state_dict()])
     ref = "GCNConv ×2" if kind == "gcn" else "GATConv ×2"
-    case = Case("gnn", kind.upper() + "（Cora）", f"{kind}_cora()", "torch_geometric", ref,
-                f"Cora 大小的随机图：{N_NODES} 个节点、{int(adj.sum()) // 2} 条边、1433 维特征")  # fmt: skip
-    return compare(case, ours, theirs, lambda m: m(x, adj), lambda m: m(x, edge_index), tamper=tamper)
+    case = Case(
+        "gnn",
+        kind.upper() + "（Cora）",
+        f"{kind}_cora()",
+        "torch_geometric",
+        ref,
+        f"Cora 大小的随机图：{N_NODES} 个节点、{int(adj.sum()) // 2} 条边、1433 维特征",
+    )
+    return compare(
+        case, ours, theirs, lambda m: m(x, adj), lambda m: m(x, edge_index), tamper=tamper
+    )
 
 
 # The networks of pytorch/examples dcgan/main.py (nz = 100, ngf = ndf = 64, nc = 3), written out.
 def example_generator(nz: int = 100, ngf: int = 64, nc: int = 3) -> nn.Module:
     net = nn.Module()
     net.main = nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4),
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(ngf * 8),
         nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 4),
         nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
-    )  # fmt: skip
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    )
     return net
 
 
 def example_discriminator(ndf: int = 64, nc: int = 3) -> nn.Module:
     net = nn.Module()
     net.main = nn.Sequential(
-        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
         nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 2),
         nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 4),
         nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
-    )  # fmt: skip
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 8),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+        nn.Sigmoid(),
+    )
     return net
 
 
@@ -114,7 +134,13 @@ def test_dcgan() -> None:
         real, fake_logits = m(z, x)
         return m.generator(z), real, fake_logits
 
-    case = Case("gan", "DCGAN（PyTorch 示例的网络）", "dcgan_pytorch_example()", "torch",
-                "pytorch/examples dcgan 的 netG + netD（按其代码写出）", "z 4×100，图像 4×3×64×64",
-                note="比较 G(z) 以及 D 在真、假图像上的 logit（示例的 D 末尾还有 sigmoid）")  # fmt: skip
+    case = Case(
+        "gan",
+        "DCGAN（PyTorch 示例的网络）",
+        "dcgan_pytorch_example()",
+        "torch",
+        "pytorch/examples dcgan 的 netG + netD（按其代码写出）",
+        "z 4×100，图像 4×3×64×64",
+        note="比较 G(z) 以及 D 在真、假图像上的 logit（示例的 D 末尾还有 sigmoid）",
+    )
     compare(case, ours, pair, run_ours, run_theirs)

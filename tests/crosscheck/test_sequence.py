@@ -7,12 +7,38 @@ import torch
 import transformers
 from torch import nn
 
-from reference_impl import bert, rnn, transformer
+from reference_impl import attention, bert, rnn, transformer
 from tests.crosscheck.common import Case, compare, n_params, perturb_constants
 
 
 def randn(*shape: int, seed: int = 1) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+# ── multi-head attention vs nn.MultiheadAttention ───────────────────────────────────────
+
+
+def test_multi_head_attention() -> None:
+    theirs = nn.MultiheadAttention(512, 8, batch_first=True)
+    perturb_constants(theirs)
+    ours = attention.multi_head_attention()
+    attention.load_nn_multihead_attention(ours, theirs.state_dict())
+    x, memory = randn(2, 9, 512), randn(2, 13, 512, seed=2)
+    keep = torch.ones(2, 13, dtype=torch.bool)
+    keep[1, 10:] = False  # three padded keys in the second sequence
+
+    def run_theirs(m: nn.MultiheadAttention) -> torch.Tensor:
+        return m(x, memory, memory, key_padding_mask=~keep, need_weights=False)[0]
+
+    case = Case(
+        "attention",
+        "多头注意力（D = 512，h = 8，交叉注意力含填充）",
+        "multi_head_attention()",
+        "torch",
+        "nn.MultiheadAttention",
+        "查询 2×9×512，键值 2×13×512",
+    )
+    compare(case, ours, theirs, lambda m: m(x, memory, attention.padding_mask(keep)), run_theirs)
 
 
 # ── Transformer core vs nn.Transformer ──────────────────────────────────────────────────
@@ -21,8 +47,9 @@ def randn(*shape: int, seed: int = 1) -> torch.Tensor:
 def check_transformer(size: str, tamper=None) -> dict:
     ours = getattr(transformer, f"transformer_{size}")()
     c = ours.config
-    theirs = nn.Transformer(c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout,
-                            batch_first=True)  # fmt: skip
+    theirs = nn.Transformer(
+        c.d_model, c.n_heads, c.n_layers, c.n_layers, c.d_ff, c.dropout, batch_first=True
+    )
     theirs.encoder.norm = nn.Identity()  # pre-LN leftovers: the paper's post-LN has no final LN
     theirs.decoder.norm = nn.Identity()
     perturb_constants(theirs)
@@ -38,13 +65,24 @@ def check_transformer(size: str, tamper=None) -> dict:
 
     def run_theirs(m: nn.Transformer) -> torch.Tensor:
         causal = nn.Transformer.generate_square_subsequent_mask(7)
-        return m(src, tgt, tgt_mask=causal, src_key_padding_mask=pad,
-                 memory_key_padding_mask=pad, tgt_is_causal=True)  # fmt: skip
+        return m(
+            src,
+            tgt,
+            tgt_mask=causal,
+            src_key_padding_mask=pad,
+            memory_key_padding_mask=pad,
+            tgt_is_causal=True,
+        )
 
     label = {"base": "Transformer (base) 编码器–解码器", "big": "Transformer (big) 编码器–解码器"}
-    case = Case("transformer", label[size], f"transformer_{size}() 的 encoder + decoder", "torch",
-                "nn.Transformer（去掉两个末尾 LayerNorm）", "源 2×11×D（含填充）、目标 2×7×D",
-                note="不含嵌入与共享输出层（nn.Transformer 没有）")  # fmt: skip
+    case = Case(
+        "transformer",
+        label[size],
+        f"transformer_{size}() 的 encoder + decoder",
+        "torch",
+        "nn.Transformer（去掉两个末尾 LayerNorm）",
+        "源 2×11×D（含填充）、目标 2×7×D",
+    )
     core = n_params(ours.encoder) + n_params(ours.decoder)
     return compare(case, ours, theirs, run_ours, run_theirs, params_ours=core, tamper=tamper)
 
@@ -71,10 +109,14 @@ def bert_inputs(vocab: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 def check_bert(size: str, pretraining: bool, attn: str = "eager") -> dict:
     c = getattr(bert.BertConfig, size)()
     hf_config = transformers.BertConfig(
-        vocab_size=c.vocab_size, hidden_size=c.d_model, num_hidden_layers=c.n_layers,
-        num_attention_heads=c.n_heads, intermediate_size=c.d_ff, max_position_embeddings=c.max_len,
+        vocab_size=c.vocab_size,
+        hidden_size=c.d_model,
+        num_hidden_layers=c.n_layers,
+        num_attention_heads=c.n_heads,
+        intermediate_size=c.d_ff,
+        max_position_embeddings=c.max_len,
         attn_implementation=attn,
-    )  # fmt: skip
+    )
     cls = transformers.BertForPreTraining if pretraining else transformers.BertModel
     theirs = cls(hf_config)
     perturb_constants(theirs)
@@ -98,8 +140,9 @@ def check_bert(size: str, pretraining: bool, attn: str = "eager") -> dict:
 BERTS = [("base", False), ("large", False), ("base", True), ("large", True)]
 
 
-@pytest.mark.parametrize(("size", "pretraining"), BERTS,
-                         ids=["base", "large", "base_pretraining", "large_pretraining"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("size", "pretraining"), BERTS, ids=["base", "large", "base_pretraining", "large_pretraining"]
+)
 def test_bert(size: str, pretraining: bool) -> None:
     check_bert(size, pretraining)
 
@@ -136,6 +179,7 @@ def check_recurrent(kind: str, nonlinearity: str | None, tamper=None) -> dict:
 
     label = f"{kind}（{nonlinearity}）" if nonlinearity else kind
     args = ", ".join(f"{k}={v!r}" for k, v in (shape | extra).items())
-    case = Case("rnn", f"{label}，2 层双向", f"{kind}({args})", "torch", f"nn.{kind}",
-                "3×9×10，含初始状态")  # fmt: skip
+    case = Case(
+        "rnn", f"{label}，2 层双向", f"{kind}({args})", "torch", f"nn.{kind}", "3×9×10，含初始状态"
+    )
     return compare(case, ours, theirs, run, run, tamper=tamper)

@@ -38,11 +38,20 @@ def check_vit(ours_name: str, timm_name: str, side: int | None, tamper=None) -> 
     note, counts = "", {}
     if side is not None:  # counts at the paper's 224 pixels, on the meta device
         with torch.device("meta"):
-            counts = {"params_ours": n_params(getattr(vit, ours_name)()),
-                      "params_theirs": n_params(timm.create_model(timm_name))}  # fmt: skip
+            counts = {
+                "params_ours": n_params(getattr(vit, ours_name)()),
+                "params_theirs": n_params(timm.create_model(timm_name)),
+            }
         note = f"输出在 {side}×{side} 输入上比较（CPU 上省时间），参数量按 224×224 计"
-    case = Case("vit", LABELS[ours_name], f"{ours_name}()", "timm", timm_name,
-                f"1×3×{side or 224}×{side or 224}", note)  # fmt: skip
+    case = Case(
+        "vit",
+        LABELS[ours_name],
+        f"{ours_name}()",
+        "timm",
+        timm_name,
+        f"1×3×{side or 224}×{side or 224}",
+        note,
+    )
     return compare(case, ours, theirs, lambda m: m(x), lambda m: m(x), **counts, tamper=tamper)
 
 
@@ -54,14 +63,21 @@ def test_vit(ours_name: str, timm_name: str, side: int | None) -> None:
 def check_mae(size: str) -> dict:
     c = getattr(mae.MAEConfig, f"vit_{size}")()
     hf = transformers.ViTMAEConfig(
-        hidden_size=c.d_model, num_hidden_layers=c.n_layers, num_attention_heads=c.n_heads,
-        intermediate_size=c.d_mlp, decoder_hidden_size=c.decoder_d_model,
+        hidden_size=c.d_model,
+        num_hidden_layers=c.n_layers,
+        num_attention_heads=c.n_heads,
+        intermediate_size=c.d_mlp,
+        decoder_hidden_size=c.decoder_d_model,
         decoder_num_hidden_layers=c.decoder_n_layers,
         decoder_num_attention_heads=c.decoder_n_heads,
-        decoder_intermediate_size=c.decoder_d_mlp, image_size=c.image_size,
-        patch_size=c.patch_size, mask_ratio=c.mask_ratio, norm_pix_loss=c.norm_pix_loss,
-        layer_norm_eps=c.ln_eps, attn_implementation="eager",
-    )  # fmt: skip
+        decoder_intermediate_size=c.decoder_d_mlp,
+        image_size=c.image_size,
+        patch_size=c.patch_size,
+        mask_ratio=c.mask_ratio,
+        norm_pix_loss=c.norm_pix_loss,
+        layer_norm_eps=c.ln_eps,
+        attn_implementation="eager",
+    )
     theirs = transformers.ViTMAEForPreTraining(hf)
     perturb_constants(theirs)
     ours = mae.MaskedAutoencoder(c)
@@ -79,8 +95,15 @@ def check_mae(size: str) -> dict:
 
     label = {"base": "MAE ViT-B/16", "large": "MAE ViT-L/16"}[size]
     ctor = {"base": "mae_vit_base_patch16()", "large": "mae_vit_large_patch16()"}[size]
-    case = Case("mae", label, ctor, "transformers", "ViTMAEForPreTraining",
-                "2×3×224×224，同一噪声（同一掩码）", note="比较重建、掩码和损失")  # fmt: skip
+    case = Case(
+        "mae",
+        label,
+        ctor,
+        "transformers",
+        "ViTMAEForPreTraining",
+        "2×3×224×224，同一噪声（同一掩码）",
+        note="比较重建、掩码和损失",
+    )
     return compare(case, ours, theirs, run_ours, run_theirs)
 
 
@@ -89,8 +112,11 @@ def test_mae(size: str) -> None:
     check_mae(size)
 
 
-CLIPS = [("clip_vit_b32", "ViT-B-32-quickgelu"), ("clip_vit_b16", "ViT-B-16-quickgelu"),
-         ("clip_vit_l14", "ViT-L-14-quickgelu")]  # fmt: skip
+CLIPS = [
+    ("clip_vit_b32", "ViT-B-32-quickgelu"),
+    ("clip_vit_b16", "ViT-B-16-quickgelu"),
+    ("clip_vit_l14", "ViT-L-14-quickgelu"),
+]
 
 
 def check_clip(ours_name: str, oc_name: str) -> dict:
@@ -113,10 +139,14 @@ def check_clip(ours_name: str, oc_name: str) -> dict:
 
     label = {"clip_vit_b32": "CLIP ViT-B/32", "clip_vit_b16": "CLIP ViT-B/16"}
     label |= {"clip_vit_l14": "CLIP ViT-L/14"}
-    case = Case("clip", label[ours_name], f"{ours_name}()", "open_clip_torch", oc_name,
-                "2×3×224×224 与 2×77 词元",
-                note="发布的 OpenAI 模型用 QuickGELU，所以对照 open_clip 的 -quickgelu 配置；"
-                "不带后缀的配置用精确 GELU，按设计不同")  # fmt: skip
+    case = Case(
+        "clip",
+        label[ours_name],
+        f"{ours_name}()",
+        "open_clip_torch",
+        oc_name,
+        "2×3×224×224 与 2×77 词元",
+    )
     return compare(case, ours, theirs, run_ours, run_theirs)
 
 
