@@ -26,10 +26,11 @@ PAPER_NOTES = {
     "精确 GELU，按设计不同）",
     "transformer": "nn.Transformer 在编码器和解码器末尾各多一个 LayerNorm（论文的 post-LN 没有），"
     "对照时换成恒等；不含嵌入和共享输出层",
-    "embedding": "未运行：word2vec / GloVe 没有 PyTorch 的标准实现可对照",
-    "dmtet": "未运行：DMTet 没有可安装的标准 PyTorch 实现（官方代码依赖 Kaolin 与 CUDA）",
-    "get3d": "未运行：GET3D 的官方实现依赖 CUDA 扩展，不能在 CPU 上对照",
-    "dalle2": "未运行：DALL·E 2 没有公开的官方实现",
+    "embedding": "未运行：word2vec / GloVe 的标准实现（C 代码、gensim）不是 PyTorch 模块，"
+    "没有可以复制权重再比较输出的对照",
+    "dmtet": "未运行：DMTet 的官方实现在 NVIDIA Kaolin 里（PyPI 上只有占位包），且需要 CUDA",
+    "get3d": "未运行：GET3D 的官方实现依赖 CUDA 扩展（nvdiffrast 等），不能在 CPU 上对照",
+    "dalle2": "未运行：DALL·E 2 没有官方实现；社区的 dalle2-pytorch 结构不同，不是公认的标准",
 }
 
 
