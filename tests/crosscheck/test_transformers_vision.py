@@ -30,7 +30,10 @@ LABELS |= {"vit_l32": "ViT-L/32", "vit_h14": "ViT-H/14"}
 
 def check_vit(ours_name: str, timm_name: str, side: int | None, tamper=None) -> dict:
     size = {} if side is None else {"image_size": side}
-    theirs = timm.create_model(timm_name, **({} if side is None else {"img_size": side}))
+    # num_classes given: timm's L/32 and H/14 default to their headless in21k configurations
+    theirs = timm.create_model(
+        timm_name, num_classes=1000, **({} if side is None else {"img_size": side})
+    )
     perturb_constants(theirs)
     ours = getattr(vit, ours_name)(**size)
     vit.load_timm(ours, theirs.state_dict())
@@ -40,7 +43,7 @@ def check_vit(ours_name: str, timm_name: str, side: int | None, tamper=None) -> 
         with torch.device("meta"):
             counts = {
                 "params_ours": n_params(getattr(vit, ours_name)()),
-                "params_theirs": n_params(timm.create_model(timm_name)),
+                "params_theirs": n_params(timm.create_model(timm_name, num_classes=1000)),
             }
         note = f"输出在 {side}×{side} 输入上比较（CPU 上省时间），参数量按 224×224 计"
     case = Case(
