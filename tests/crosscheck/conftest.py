@@ -36,6 +36,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from tests.crosscheck import report
     from tests.crosscheck.common import FAILURES_SHOWN, RESULTS
 
-    complete = not session.config.option.keyword and not session.config.option.lf
+    option = session.config.option  # no `lf` when the cache plugin is off (-p no:cacheprovider)
+    complete = not option.keyword and not getattr(option, "lf", False)
     if exitstatus == 0 and complete and RESULTS:
         report.write(RESULTS, FAILURES_SHOWN)
