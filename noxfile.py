@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -152,6 +153,46 @@ def bench(session: nox.Session) -> None:
         "python", "-m", "tools.bench", "--nox", f"{sys.executable} -m nox",
         "--envdir", str(ROOT / ".nox"), *session.posargs, env=QUIET_ENV,
     )  # fmt: skip
+
+
+# ── cross-check and newest torch (issue 12) ─────────────────────────────────────────────
+
+
+@nox.session(python="3.11", default=False)
+def crosscheck(session: nox.Session) -> None:
+    """Our models against torchvision, transformers, timm, open_clip, PyG and torch.nn.
+
+    Copies each canonical model's random weights into ours and compares outputs and parameter
+    counts (tests/crosscheck/), then writes reports/crosscheck.{json,md}. Its own virtualenv holds
+    torch 2.14.1 + torchvision 0.29.1 (see the ``crosscheck`` group in pyproject.toml for why not
+    2.13.0); installing it from scratch copies ≈5.5 GB of CUDA libraries that are never used.
+    """
+    started = time.monotonic()
+    install(session, "crosscheck")
+    session.log(f"crosscheck install: {time.monotonic() - started:.0f} s")
+    session.run(
+        "python", "-m", "pytest", "-m", "crosscheck", "tests/crosscheck", "-p", "no:cacheprovider",
+        *session.posargs, env=QUIET_ENV,
+    )  # fmt: skip
+    session.run("python", "-m", "tests.crosscheck.report", env=QUIET_ENV)
+
+
+# The newest torch for `nox -s tests-latest`; the weekly workflow sets LATEST_TORCH=torch.
+LATEST_TORCH = os.environ.get("LATEST_TORCH", "torch==2.14.1")
+
+
+@nox.session(name="tests-latest", python="3.11", default=False)
+def tests_latest(session: nox.Session) -> None:
+    """The normal test suite on a newer torch ($LATEST_TORCH, default torch==2.14.1).
+
+    A passing run adds its torch version to reports/torch-versions.json, which the paper cards
+    list beside the pinned version.
+    """
+    session.install(LATEST_TORCH)
+    install(session, "tests-latest")
+    session.run("python", "-m", "pytest", *session.posargs, env=QUIET_ENV)
+    if not session.posargs:  # only a full run counts
+        session.run("python", "-m", "tests.crosscheck.versions", env=QUIET_ENV)
 
 
 # ── forward compatibility ──────────────────────────────────────────────────────────────

@@ -60,6 +60,7 @@ class AlexNetConfig:
         lrn_alpha: $\alpha$ of §3.3 (applied to the plain sum, not divided by $n$).
         lrn_beta: $\beta$ of §3.3.
         lrn_k: $k$ of §3.3.
+        conv1_padding: Zero padding of conv1 (0 in the paper; 2 in torchvision's layout).
     """
 
     num_classes: int = 1000
@@ -73,6 +74,7 @@ class AlexNetConfig:
     lrn_alpha: float = 1e-4
     lrn_beta: float = 0.75
     lrn_k: float = 2.0  # chosen on a validation set (§3.3)
+    conv1_padding: int = 0
 
     @classmethod
     def tiny(cls) -> "AlexNetConfig":
@@ -83,16 +85,19 @@ class AlexNetConfig:
 # --8<-- [end:config]
 
 
-def pool5_size(image_size: int) -> int:
-    """Side of the pool5 maps: conv1 (11×11, stride 4, no padding) then three 3×3/2 poolings.
+def pool5_size(image_size: int, conv1_padding: int = 0) -> int:
+    """Side of the pool5 maps: conv1 (11×11, stride 4) then three 3×3/2 poolings.
 
     Args:
         image_size: Side of the square input image.
+        conv1_padding: Zero padding of conv1 (none in the paper).
 
     Returns:
         Side of the square maps entering fc6 (6 for a 227×227 input).
     """
-    size = (image_size - 11) // 4 + 1  # conv1; conv2…conv5 keep the size (padding 2, 1, 1, 1)
+    size = (
+        image_size + 2 * conv1_padding - 11
+    ) // 4 + 1  # conv1; conv2…conv5 keep the size (padding 2, 1, 1, 1)
     for _ in range(3):  # pool1, pool2, pool5: overlapping pooling z = 3, s = 2 (§3.4)
         size = (size - 3) // 2 + 1
     return size
@@ -134,7 +139,9 @@ class AlexNet(nn.Module):
         g = config.groups
         self.features = nn.Sequential(
             OrderedDict(
-                conv1=nn.Conv2d(config.in_channels, c1, kernel_size=11, stride=4),
+                conv1=nn.Conv2d(
+                    config.in_channels, c1, kernel_size=11, stride=4, padding=config.conv1_padding
+                ),
                 relu1=nn.ReLU(),
                 norm1=local_response_norm(config),  # §3.3: normalise after the ReLU
                 pool1=nn.MaxPool2d(kernel_size=3, stride=2),  # §3.4: z = 3 > s = 2, overlapping
@@ -152,7 +159,7 @@ class AlexNet(nn.Module):
             )
         )
         self.flatten = nn.Flatten()
-        side = pool5_size(config.image_size)
+        side = pool5_size(config.image_size, config.conv1_padding)
         self.classifier = nn.Sequential(
             OrderedDict(
                 fc6=nn.Linear(c5 * side * side, config.fc_width),
@@ -200,7 +207,64 @@ def alexnet(**overrides: object) -> AlexNet:
 
 # --8<-- [end:constructors]
 
-__all__ = ["AlexNet", "AlexNetConfig", "alexnet", "local_response_norm", "pool5_size"]
+
+# ── loading torchvision's weights ──────────────────────────────────────────────────────
+def alexnet_torchvision(**overrides: object) -> AlexNet:
+    r"""The single-tower AlexNet of torchvision (61,100,840 parameters), for `load_torchvision`.
+
+    That network ("One weird trick", arXiv:1404.5997) has widths 64/192/384/256/256, one tower,
+    conv1 padded by 2 and no response normalisation: here $\alpha = 0$, $k = 1$ make both
+    normalisation layers the identity. 224×224 input. Its dropout sits before fc6 and fc7
+    instead of after them, which changes nothing at evaluation time.
+    """
+    config = AlexNetConfig(
+        image_size=224,
+        conv_channels=(64, 192, 384, 256, 256),
+        groups=1,
+        lrn_alpha=0.0,
+        lrn_k=1.0,
+        conv1_padding=2,
+    )
+    return AlexNet(dataclasses.replace(config, **overrides))
+
+
+# torchvision's positional names → ours (only layers with weights)
+TORCHVISION_NAMES = {
+    "features.0": "features.conv1",
+    "features.3": "features.conv2",
+    "features.6": "features.conv3",
+    "features.8": "features.conv4",
+    "features.10": "features.conv5",
+    "classifier.1": "classifier.fc6",
+    "classifier.4": "classifier.fc7",
+    "classifier.6": "classifier.fc8",
+}
+
+
+def load_torchvision(model: AlexNet, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load a state dict of torchvision's `alexnet` into `alexnet_torchvision()`.
+
+    Args:
+        model: Built by `alexnet_torchvision()` (the paper's two-tower net has other shapes).
+        state_dict: `torchvision.models.alexnet(...).state_dict()` or its saved checkpoint.
+    """
+    renamed = {}
+    for key, value in state_dict.items():
+        module, leaf = key.rsplit(".", 1)
+        renamed[f"{TORCHVISION_NAMES[module]}.{leaf}"] = value
+    model.load_state_dict(renamed)
+
+
+__all__ = [
+    "TORCHVISION_NAMES",
+    "AlexNet",
+    "AlexNetConfig",
+    "alexnet",
+    "alexnet_torchvision",
+    "load_torchvision",
+    "local_response_norm",
+    "pool5_size",
+]
 
 
 if __name__ == "__main__":

@@ -270,12 +270,26 @@ def multi_head_attention(**overrides: object) -> MultiHeadAttention:
     return MultiHeadAttention(config.d_model, config.n_heads, config.dropout)
 
 
+# ── loading torch.nn.MultiheadAttention's weights ──────────────────────────────────────
+def load_nn_multihead_attention(model: MultiHeadAttention, state_dict: dict) -> None:
+    """Load a state dict of `torch.nn.MultiheadAttention` (same D and h, `bias=True`).
+
+    Its fused `in_proj_weight` (3D, D) stacks $W^Q$, $W^K$, $W^V$; `out_proj` is our $W^O$.
+    """
+    renamed = {k: v for k, v in state_dict.items() if k.startswith("out_proj.")}
+    for leaf in ("weight", "bias"):
+        q, k, v = state_dict[f"in_proj_{leaf}"].chunk(3)
+        renamed |= {f"q_proj.{leaf}": q, f"k_proj.{leaf}": k, f"v_proj.{leaf}": v}
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "AttentionConfig",
     "MultiHeadAttention",
     "ScaledDotProductAttention",
     "SinusoidalPositionalEncoding",
     "causal_mask",
+    "load_nn_multihead_attention",
     "multi_head_attention",
     "padding_mask",
     "sinusoidal_table",

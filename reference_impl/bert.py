@@ -354,7 +354,8 @@ class BERT(nn.Module):
         Args:
             input_ids: `[CLS] A … [SEP] B … [SEP] [PAD] …` ids (B, T).
             segment_ids: 0/1 per token (B, T); default all 0 (a single sentence).
-            attention_mask: Boolean (B, T), `True` for real tokens; default `input_ids != pad_id`.
+            attention_mask: (B, T), `True` or 1 for real tokens, `False` or 0 for padding;
+                default `input_ids != pad_id`.
 
         Returns:
             Per-token vectors (B, T, D) and the pooled [CLS] vector (B, D).
@@ -363,6 +364,7 @@ class BERT(nn.Module):
             segment_ids = torch.zeros_like(input_ids)
         if attention_mask is None:
             attention_mask = input_ids != self.config.pad_id
+        attention_mask = attention_mask.bool()  # also takes transformers' 0/1 integer masks
         x = self.embeddings(input_ids, segment_ids)  # (B, T, D)
         hidden = self.encoder(x, padding_mask(attention_mask))  # (B, T, D)
         return hidden, self.pooler(hidden)
@@ -540,9 +542,55 @@ def bert_large_pretraining(**overrides: object) -> BertForPreTraining:
 
 # --8<-- [end:constructors]
 
+
+# ── loading Hugging Face transformers' weights ─────────────────────────────────────────
+TRANSFORMERS_NAMES = [  # (theirs, ours): substrings replaced in this order in every key
+    ("embeddings.word_embeddings", "embeddings.token_embeddings"),
+    ("embeddings.token_type_embeddings", "embeddings.segment_embeddings"),
+    ("embeddings.LayerNorm", "embeddings.norm"),
+    ("encoder.layer.", "encoder.layers."),
+    ("attention.self.query", "self_attn.q_proj"),
+    ("attention.self.key", "self_attn.k_proj"),
+    ("attention.self.value", "self_attn.v_proj"),
+    ("attention.output.dense", "self_attn.out_proj"),
+    ("attention.output.LayerNorm", "norm1"),
+    ("intermediate.dense", "ffn.linear1"),
+    ("output.dense", "ffn.linear2"),
+    ("output.LayerNorm", "norm2"),
+    ("cls.predictions.transform.dense", "mlm.dense"),
+    ("cls.predictions.transform.LayerNorm", "mlm.norm"),
+    ("cls.predictions.decoder", "mlm.decoder"),
+    ("cls.predictions.bias", "mlm.decoder.bias"),  # the same tensor as decoder.bias
+    ("cls.seq_relationship", "nsp.classifier"),
+]  # pooler.dense keeps its name
+
+
+def load_transformers(
+    model: BERT | BertForPreTraining, state_dict: dict[str, torch.Tensor]
+) -> None:
+    """Load a state dict of transformers' `BertModel` into `BERT`, or of `BertForPreTraining`.
+
+    The released checkpoints (`bert-base-uncased` …) load the same way, once read with
+    `torch.load` or `safetensors`. Buffers that are not weights (`position_ids`, …) are skipped.
+    """
+    renamed = {}
+    for key, value in state_dict.items():
+        if key.endswith(("position_ids", "token_type_ids")):
+            continue
+        prefix = "bert." if key.startswith("bert.") else ""
+        key = key.removeprefix(prefix)
+        for theirs, ours in TRANSFORMERS_NAMES:
+            key = key.replace(theirs, ours)
+        renamed[f"{prefix}{key}"] = value
+    if isinstance(model, BertForPreTraining):  # the MLM output weight is the embedding matrix
+        renamed.setdefault("mlm.decoder.weight", renamed["bert.embeddings.token_embeddings.weight"])
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "BERT",
     "IGNORE_INDEX",
+    "TRANSFORMERS_NAMES",
     "BertConfig",
     "BertEmbeddings",
     "BertEncoder",
@@ -558,6 +606,7 @@ __all__ = [
     "bert_base_pretraining",
     "bert_large",
     "bert_large_pretraining",
+    "load_transformers",
     "mask_tokens",
     "padding_mask",
     "pretraining_loss",

@@ -439,8 +439,48 @@ def clip_vit_l14(**overrides: object) -> CLIP:
     return clip(CLIPConfig.vit_l14(), **overrides)
 
 
+# ── loading OpenAI's / open_clip's weights ─────────────────────────────────────────────
+OPENAI_NAMES = [  # (theirs, ours): substrings replaced in this order in every key
+    ("visual.conv1", "visual.patch_embed"),
+    ("visual.positional_embedding", "visual.pos_embed"),
+    ("positional_embedding", "text.pos_embed"),
+    ("token_embedding", "text.token_embedding"),
+    ("ln_final", "text.ln_final"),
+    ("text_projection", "text.proj.weight"),
+    ("visual.proj", "visual.proj.weight"),
+    ("resblocks.", "blocks."),
+    ("ln_1", "norm1"),
+    ("ln_2", "norm2"),
+    ("attn.in_proj_", "attn.qkv."),
+    ("attn.out_proj", "attn.proj"),
+    ("mlp.c_fc", "mlp.fc1"),
+    ("mlp.c_proj", "mlp.fc2"),
+]
+
+
+def load_openai(model: CLIP, state_dict: dict[str, Tensor]) -> None:
+    """Load OpenAI's CLIP weights, or open_clip's `ViT-B-32-quickgelu` … (same names).
+
+    The text tower's keys have no prefix there (`transformer.resblocks.0…` → `text.transformer.
+    blocks.0…`). The two projections are stored as (width, embed_dim) matrices applied as
+    `x @ proj`; our `nn.Linear` keeps the transpose. The fused `in_proj` stacks q, k, v as ours.
+    """
+    renamed = {}
+    for key, value in state_dict.items():
+        if key in ("input_resolution", "context_length", "vocab_size", "attn_mask"):
+            continue  # bookkeeping entries of some checkpoints, not weights
+        if key.startswith("transformer."):
+            key = "text." + key
+        for theirs, ours in OPENAI_NAMES:
+            key = key.replace(theirs, ours)
+        transposed = key in ("visual.proj.weight", "text.proj.weight")
+        renamed[key] = value.T if transposed else value
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "CLIP",
+    "OPENAI_NAMES",
     "CLIPConfig",
     "MultiHeadAttention",
     "QuickGELU",
@@ -455,6 +495,7 @@ __all__ = [
     "clip_vit_b16",
     "clip_vit_b32",
     "clip_vit_l14",
+    "load_openai",
     "zero_shot_classifier",
     "zero_shot_predict",
 ]

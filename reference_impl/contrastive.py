@@ -498,6 +498,28 @@ def simclr(cfg: ContrastiveConfig | None = None, **overrides: object) -> SimCLR:
     return SimCLR(dataclasses.replace(cfg or ContrastiveConfig.simclr(), **overrides))
 
 
+# ── loading MoCo's released weights ────────────────────────────────────────────────────
+def load_moco(model: ContrastiveEncoder, state_dict: dict[str, Tensor]) -> None:
+    """Load MoCo's query encoder: a torchvision ResNet-50 whose fc is the projection head.
+
+    Accepts the released checkpoints' `state_dict` (keys `module.encoder_q.…`; the key encoder
+    and the queue are skipped) or a bare torchvision-style one. Build ours with
+    `moco_v1_encoder_resnet50()` (fc = one linear layer) or `moco_v2_encoder_resnet50()` (fc =
+    Linear, ReLU, Linear: `fc.0` and `fc.2`).
+    """
+    names = {"conv1.": "backbone.stem.0.", "bn1.": "backbone.stem.1.", "layer": "backbone.layer"}
+    names |= {"fc.0.": "head.fc1.", "fc.2.": "head.fc2.", "fc.": "head.fc."}
+    renamed = {}
+    for key, value in state_dict.items():
+        key = key.removeprefix("module.")
+        if key.startswith(("encoder_k.", "queue")):
+            continue
+        key = key.removeprefix("encoder_q.")
+        theirs = next(t for t in names if key.startswith(t))
+        renamed[names[theirs] + key.removeprefix(theirs)] = value
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "Bottleneck",
     "ContrastiveConfig",
@@ -511,6 +533,7 @@ __all__ = [
     "contrastive_encoder",
     "gaussian_blur",
     "info_nce_loss",
+    "load_moco",
     "moco",
     "moco_v1_encoder_resnet50",
     "moco_v2_encoder_resnet50",

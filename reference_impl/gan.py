@@ -350,8 +350,39 @@ def dcgan_pytorch_example(**overrides: object) -> DCGAN:
     return DCGAN(dataclasses.replace(DCGANConfig.pytorch_example(), **overrides))
 
 
+# ── loading the PyTorch examples' DCGAN weights ────────────────────────────────────────
+# positions in the examples' `netG.main` / `netD.main` (nn.Sequential) → our module names
+EXAMPLE_G_NAMES = {"1": "project_bn", "3": "blocks.0.0", "4": "blocks.0.1", "6": "blocks.1.0"}
+EXAMPLE_G_NAMES |= {"7": "blocks.1.1", "9": "blocks.2.0", "10": "blocks.2.1", "12": "blocks.3.0"}
+EXAMPLE_D_NAMES = {"0": "blocks.0.0", "2": "blocks.1.0", "3": "blocks.1.1", "5": "blocks.2.0"}
+EXAMPLE_D_NAMES |= {"6": "blocks.2.1", "8": "blocks.3.0", "9": "blocks.3.1"}
+
+
+def load_pytorch_example(model: DCGAN, net_g: dict[str, Tensor], net_d: dict[str, Tensor]) -> None:
+    """Load the state dicts of `netG` and `netD` of the PyTorch examples' `dcgan/main.py`.
+
+    Build ours with `dcgan_pytorch_example()` (64×64 images). Their first layer, a 4×4
+    transposed convolution of the (B, z, 1, 1) noise, is our "project" matrix reshaped; their
+    last, a 4×4 convolution to one map, is our linear head. Their `netD` ends in a sigmoid, ours
+    returns the logit.
+    """
+    g = {"generator.project.weight": net_g["main.0.weight"].flatten(1).T}
+    for key, value in net_g.items():
+        position, leaf = key.removeprefix("main.").split(".", 1)
+        if position != "0":
+            g[f"generator.{EXAMPLE_G_NAMES[position]}.{leaf}"] = value
+    d = {"discriminator.head.weight": net_d["main.11.weight"].flatten(1)}
+    for key, value in net_d.items():
+        position, leaf = key.removeprefix("main.").split(".", 1)
+        if position != "11":
+            d[f"discriminator.{EXAMPLE_D_NAMES[position]}.{leaf}"] = value
+    model.load_state_dict(g | d)
+
+
 __all__ = [
     "DCGAN",
+    "EXAMPLE_D_NAMES",
+    "EXAMPLE_G_NAMES",
     "GAN",
     "DCGANConfig",
     "DCGANDiscriminator",
@@ -367,6 +398,7 @@ __all__ = [
     "generator_loss_minimax",
     "generator_loss_nonsaturating",
     "js_divergence",
+    "load_pytorch_example",
     "optimal_discriminator",
 ]
 

@@ -338,6 +338,26 @@ def gat_cora(**overrides: object) -> GAT:
     return GAT(dataclasses.replace(GATConfig.cora(), **overrides))
 
 
+# ── loading PyTorch Geometric's weights ────────────────────────────────────────────────
+def load_pyg(model: GCN | GAT, layers: list[dict[str, Tensor]]) -> None:
+    """Load the state dicts of PyG's `GCNConv` or `GATConv` layers, one per layer of ours.
+
+    A PyG model is the user's own module, so its layers are passed in order, e.g.
+    `[net.conv1.state_dict(), net.conv2.state_dict()]`. `lin.weight` is our `weight.weight`;
+    `GATConv`'s `att_src`/`att_dst` (1, h, d) are our `a_src`/`a_dst` (h, d). The layers must
+    use PyG's defaults: self-loops added and, for `GCNConv`, the symmetric normalisation.
+    """
+    if len(layers) != len(model.layers):
+        raise ValueError(f"{len(model.layers)} layers expected, got {len(layers)}")
+    renamed = {}
+    for i, layer in enumerate(layers):
+        for key, value in layer.items():
+            key = key.replace("lin.", "weight.").replace("lin_src.", "weight.")
+            key = key.replace("att_src", "a_src").replace("att_dst", "a_dst")
+            renamed[f"layers.{i}.{key}"] = value.squeeze(0) if key.startswith("a_") else value
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "GAT",
     "GCN",
@@ -350,6 +370,7 @@ __all__ = [
     "MessagePassingLayer",
     "gat_cora",
     "gcn_cora",
+    "load_pyg",
     "normalized_adjacency",
 ]
 

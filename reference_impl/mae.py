@@ -31,6 +31,7 @@ Deviations:
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import torch
@@ -428,11 +429,58 @@ def mae_vit_huge_patch14(**overrides: object) -> MaskedAutoencoder:
     return mae(MAEConfig.vit_huge(), **overrides)
 
 
+# ── loading Hugging Face transformers' weights ─────────────────────────────────────────
+TRANSFORMERS_NAMES = [  # (theirs, ours): substrings of ViTMAEForPreTraining's keys, in order
+    ("vit.embeddings.patch_embeddings.projection", "encoder.patch_embed.proj"),
+    ("vit.embeddings.cls_token", "encoder.cls_token"),
+    ("vit.embeddings.position_embeddings", "encoder.pos_embed"),
+    ("vit.encoder.layer.", "encoder.blocks."),  # released checkpoints
+    ("vit.layers.", "encoder.blocks."),  # transformers ≥ 5 in memory
+    ("vit.layernorm", "encoder.norm"),
+    ("decoder.decoder_embed", "decoder.embed"),
+    ("decoder.decoder_pos_embed", "decoder.pos_embed"),
+    ("decoder.decoder_layers.", "decoder.blocks."),
+    ("decoder.decoder_norm", "decoder.norm"),
+    ("decoder.decoder_pred", "decoder.pred"),
+    ("layernorm_before", "norm1"),
+    ("layernorm_after", "norm2"),
+    ("attention.output.dense", "attn.proj"),
+    ("attention.o_proj", "attn.proj"),
+    ("intermediate.dense", "mlp.fc1"),
+    ("output.dense", "mlp.fc2"),
+]
+# separate query/key/value projections, old (`attention.attention.query`) or new (`q_proj`) names
+QKV_KEY = re.compile(r"(.*)\.attention\.(?:attention\.)?(query|key|value|[qkv]_proj)\.(\w+)")
+
+
+def load_transformers(model: MaskedAutoencoder, state_dict: dict[str, Tensor]) -> None:
+    """Load a state dict of transformers' `ViTMAEForPreTraining` (`facebook/vit-mae-base` …).
+
+    Its separate query, key and value projections are stacked into our fused `qkv` (rows q, k,
+    v). Its config must match ours, including `layer_norm_eps=1e-6` (its default is 1e-12).
+    """
+    renamed: dict[str, Tensor] = {}
+    parts: dict[str, dict[str, Tensor]] = {}  # "encoder.blocks.0.attn.qkv.weight" → {q, k, v}
+    for key, value in state_dict.items():
+        for theirs, ours in TRANSFORMERS_NAMES:
+            key = key.replace(theirs, ours)
+        if match := QKV_KEY.fullmatch(key):
+            block, part, leaf = match.groups()
+            parts.setdefault(f"{block}.attn.qkv.{leaf}", {})[part[0]] = value  # "q", "k", "v"
+        else:
+            renamed[key] = value
+    for key, qkv in parts.items():
+        renamed[key] = torch.cat([qkv["q"], qkv["k"], qkv["v"]])
+    model.load_state_dict(renamed)
+
+
 __all__ = [
+    "TRANSFORMERS_NAMES",
     "MAEConfig",
     "MAEDecoder",
     "MAEEncoder",
     "MaskedAutoencoder",
+    "load_transformers",
     "mae",
     "mae_tiny",
     "mae_vit_base_patch16",

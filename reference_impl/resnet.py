@@ -379,11 +379,26 @@ def plain34(**overrides: object) -> ResNet:
 
 # --8<-- [end:constructors]
 
+
+# ── loading torchvision's weights ──────────────────────────────────────────────────────
+def load_torchvision(model: ResNet, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load a state dict of torchvision's `resnet18` … `resnet152`: the module names are equal.
+
+    torchvision's bottleneck networks are "v1.5" (stride on the 3×3 convolution): their weights
+    load into the paper's layout too, since the shapes agree, but compute something else. So a
+    bottleneck model must be built with `stride_in_3x3=True`, e.g. `resnet50(stride_in_3x3=True)`.
+    """
+    if model.config.block == "bottleneck" and not model.config.stride_in_3x3:
+        raise ValueError("torchvision's ResNet-50/101/152 are v1.5: build with stride_in_3x3=True")
+    model.load_state_dict(state_dict)
+
+
 __all__ = [
     "BasicBlock",
     "Bottleneck",
     "ResNet",
     "ResNetConfig",
+    "load_torchvision",
     "make_layer",
     "make_shortcut",
     "plain18",

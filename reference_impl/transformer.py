@@ -582,6 +582,33 @@ def transformer_big(**overrides: object) -> Transformer:
 
 # --8<-- [end:constructors]
 
+
+# ── loading torch.nn.Transformer's weights ─────────────────────────────────────────────
+def load_nn_transformer(model: Transformer, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load the encoder and decoder layers of a `torch.nn.Transformer` state dict.
+
+    `nn.Transformer` has no embeddings and adds a LayerNorm after each stack (`encoder.norm`,
+    `decoder.norm`), which the paper's post-LN model does not have: replace both by
+    `nn.Identity()` before taking the state dict. Its fused `in_proj_weight` stacks
+    $W^Q$, $W^K$, $W^V$; `multihead_attn` is our `cross_attn`, `linear1/2` our `ffn`.
+    """
+    if any(k.startswith(("encoder.norm.", "decoder.norm.")) for k in state_dict):
+        raise ValueError("set nn.Transformer's encoder.norm and decoder.norm to nn.Identity()")
+    renamed = {}
+    for key, value in state_dict.items():
+        key = key.replace(".multihead_attn.", ".cross_attn.").replace(".linear", ".ffn.linear")
+        if key.endswith(("in_proj_weight", "in_proj_bias")):
+            module, leaf = key.rsplit(".in_proj_", 1)  # leaf: "weight" or "bias"
+            for name, part in zip(("q", "k", "v"), value.chunk(3), strict=True):
+                renamed[f"{module}.{name}_proj.{leaf}"] = part
+        else:
+            renamed[key] = value
+    core = {k: v for k, v in model.state_dict().items() if k.startswith(("encoder.", "decoder."))}
+    if renamed.keys() != core.keys():
+        raise ValueError(f"keys differ: {sorted(renamed.keys() ^ core.keys())[:4]} …")
+    model.load_state_dict(renamed, strict=False)  # strict on the core; embeddings untouched
+
+
 __all__ = [
     "Decoder",
     "DecoderLayer",
@@ -598,6 +625,7 @@ __all__ = [
     "causal_mask",
     "greedy_decode",
     "length_penalty",
+    "load_nn_transformer",
     "padding_mask",
     "sequence_log_prob",
     "transformer_base",

@@ -264,7 +264,51 @@ def vgg19(**overrides: object) -> VGG:
 
 # --8<-- [end:constructors]
 
-__all__ = ["VGG", "VGGConfig", "make_stage", "parse_conv", "vgg11", "vgg13", "vgg16", "vgg19"]
+
+# ── loading torchvision's weights ──────────────────────────────────────────────────────
+def torchvision_names(model: VGG) -> dict[str, str]:
+    """Torchvision's module names → ours, e.g. `features.2` → `features.stage2.conv2_1`.
+
+    torchvision numbers the layers of `features` in one flat sequence (ReLU and pooling
+    included) and those of `classifier` as Dropout-free positions 0, 3 and 6. Works for
+    `vgg11` … `vgg19` and their `_bn` variants (build ours with `batch_norm=True`).
+    """
+    layers = [
+        f"features.{stage}.{name}"
+        for stage, block in model.features.named_children()
+        for name, _ in block.named_children()
+    ]
+    names = {f"features.{i}": ours for i, ours in enumerate(layers)}
+    fc = {"classifier.0": "classifier.fc6", "classifier.3": "classifier.fc7"}
+    return names | fc | {"classifier.6": "classifier.fc8"}
+
+
+def load_torchvision(model: VGG, state_dict: dict[str, torch.Tensor]) -> None:
+    """Load a state dict of torchvision's `vgg11` … `vgg19_bn` into the matching model of ours.
+
+    torchvision's adaptive 7×7 average pooling is the identity for 224×224 inputs, the only
+    size our fc6 accepts.
+    """
+    names = torchvision_names(model)
+    renamed = {}
+    for key, value in state_dict.items():
+        module, leaf = key.rsplit(".", 1)
+        renamed[f"{names[module]}.{leaf}"] = value
+    model.load_state_dict(renamed)
+
+
+__all__ = [
+    "VGG",
+    "VGGConfig",
+    "load_torchvision",
+    "make_stage",
+    "parse_conv",
+    "torchvision_names",
+    "vgg11",
+    "vgg13",
+    "vgg16",
+    "vgg19",
+]
 
 
 if __name__ == "__main__":

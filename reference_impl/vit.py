@@ -316,6 +316,21 @@ def vit_h14(**overrides: object) -> ViT:
     return vit(ViTConfig.huge(14), **overrides)
 
 
+# ── loading timm's weights ─────────────────────────────────────────────────────────────
+def load_timm(model: ViT, state_dict: dict[str, Tensor]) -> None:
+    """Load a state dict of timm's `vit_base_patch16_224` … `vit_huge_patch14_224`.
+
+    The names are timm's except for the encoder: `blocks.i` → `encoder.layers.i`, the final
+    `norm` → `encoder.norm`. timm's fused `qkv` has our layout (rows q, then k, then v).
+    """
+    renamed = {}
+    for key, value in state_dict.items():
+        if key.startswith(("blocks.", "norm.")):
+            key = "encoder." + key.replace("blocks.", "layers.", 1)
+        renamed[key] = value
+    model.load_state_dict(renamed)
+
+
 __all__ = [
     "MLP",
     "Encoder",
@@ -324,6 +339,7 @@ __all__ = [
     "PatchEmbedding",
     "ViT",
     "ViTConfig",
+    "load_timm",
     "vit",
     "vit_b16",
     "vit_b32",

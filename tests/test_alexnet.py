@@ -145,3 +145,25 @@ def test_tiny_forward_and_finite_gradients() -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         AlexNetConfig().groups = 1  # type: ignore[misc]
+
+
+def test_torchvision_layout_constructor() -> None:
+    from reference_impl.alexnet import TORCHVISION_NAMES, alexnet_torchvision
+
+    with META:
+        model = alexnet_torchvision()
+        logits = model(torch.empty(2, 3, 224, 224))
+    assert logits.shape == (2, 1000)
+    assert n_params(model) == 61_100_840  # torchvision.models.alexnet()
+    widths = [model.features.get_submodule(m.split(".")[1]).out_channels
+              for m in list(TORCHVISION_NAMES.values())[:5]]  # fmt: skip
+    assert widths == [64, 192, 384, 256, 256]
+    assert all(model.features.get_submodule(f"conv{i}").groups == 1 for i in range(1, 6))
+
+
+def test_torchvision_layout_normalisation_is_the_identity() -> None:
+    from reference_impl.alexnet import alexnet_torchvision
+
+    norm = alexnet_torchvision().features.norm1
+    x = torch.randn(2, 64, 5, 5)
+    torch.testing.assert_close(norm(x), x, rtol=0, atol=0)

@@ -221,3 +221,13 @@ def test_masking_is_80_10_10() -> None:
     # the same seed gives the same corruption
     again, _ = mask_tokens(ids, cfg, torch.Generator().manual_seed(1))
     assert torch.equal(corrupted, again)
+
+
+def test_integer_attention_mask_as_transformers_users_pass_it(tiny) -> None:
+    cfg = tiny.bert.config
+    ids, segments, mask = _batch(cfg)
+    hidden, pooled = tiny.bert(ids, segments, mask)
+    hidden_int, pooled_int = tiny.bert(ids, segments, mask.long())  # 0/1, as from a tokenizer
+    torch.testing.assert_close(hidden_int, hidden, rtol=0, atol=0)
+    torch.testing.assert_close(pooled_int, pooled, rtol=0, atol=0)
+    assert not torch.equal(tiny.bert(ids, segments, torch.ones_like(mask.long()))[1], pooled)

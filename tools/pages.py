@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 import posixpath
 import re
 import unicodedata
@@ -160,6 +161,7 @@ def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = N
         f'代码\n:   <a href="#完整代码"><code>{e(paper.module)}</code></a>'
         f"（在 PyTorch {torch_version} 下测试）\n"
     )
+    lines += crosscheck_lines(paper)
     if paper.prereq and catalog is not None:
         refs = [paper_ref(catalog.papers[s], paper.page, docs_dir) for s in paper.prereq]
         lines.append(f"先读\n:   {'、'.join(refs)}\n")
@@ -191,6 +193,54 @@ def pdf_line(paper: Paper) -> str:
         f'PDF\n:   <a class="dl-pdf" href="{paper.slug}.pdf" download="{name}">下载 PDF</a>'
         "（A4，由 <code>nox -s pdf</code> 打印本页）\n"
     )
+
+
+# ── cross-check results (reports/crosscheck.json, reports/torch-versions.json; issue 12) ──
+
+
+def _report(name: str) -> dict:
+    path = ROOT / "reports" / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _sci(x: float) -> str:
+    """1.3e-06 → '1.3×10⁻⁶'; 0 → '0'."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    digits = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa}×10{digits}"
+
+
+def tested_torch_versions() -> list[str]:
+    """This build's torch, and every newer one `nox -s tests-latest` recorded a pass on."""
+    versions = {version("torch").split("+")[0], *_report("torch-versions.json").get("runs", {})}
+    return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
+
+
+def crosscheck_lines(paper: Paper) -> list[str]:
+    """The card's 对照 and 测试 entries, from the committed reports.
+
+    对照: one line per cross-checked model, then the paper's note (not run, or differs by
+    design); 测试: every torch version the whole test suite passed on.
+    """
+    data = _report("crosscheck.json")
+    cases = [c for c in data.get("cases", []) if c["paper"] == paper.slug]
+    note = data.get("papers", {}).get(paper.slug)
+    body = []
+    for c in cases:
+        body.append(
+            f"- {html.escape(c['label'])}：与 {c['library']} {c['library_version']} "
+            f"`{c['reference']}` 输出一致（最大误差 {_sci(c['max_abs'])}），参数量相同"
+            + (f"；{html.escape(c['note'])}" if c["note"] else "")
+        )
+    if note:
+        body += ["", html.escape(note)] if body else [html.escape(note)]
+    if cases:
+        body += ["", "数据来自 `nox -s crosscheck` 写出的报告 `reports/crosscheck.md`。"]
+    lines = ["对照\n:   " + "\n    ".join(body).replace("\n    \n", "\n\n") + "\n"] if body else []
+    versions = "、".join(tested_torch_versions())
+    return [*lines, f"测试\n:   整个测试套件通过的 PyTorch 版本：{versions}\n"]
 
 
 def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:

@@ -36,10 +36,32 @@ class Stats:
     torchinfo_params: int | None
 
 
+def require_meta(model: nn.Module, inputs: tuple[Any, ...]) -> None:
+    """Refuse a model or input that is not on the meta device.
+
+    On the meta device :class:`~torch.utils.flop_counter.FlopCounterMode` sees every matrix
+    product. On the CPU, in eval mode and under ``no_grad``, ``nn.MultiheadAttention`` and
+    ``nn.TransformerEncoderLayer`` take a fused fast path whose attention it counts as 0 MACs,
+    so a table measured there would be silently low.
+    """
+    import torch
+
+    tensors = [*model.parameters(), *model.buffers()]
+    tensors += [t for t in inputs if isinstance(t, torch.Tensor)]
+    devices = sorted({t.device.type for t in tensors} - {"meta"})
+    if devices:
+        raise ValueError(
+            f"count MACs on the meta device, not {', '.join(devices)}: build the model and its "
+            "inputs under `with torch.device('meta'):` (attention fast paths count 0 elsewhere)"
+        )
+
+
 def count_macs(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int]]:
-    """Total multiply-accumulates of one forward pass, and per module path."""
+    """Total multiply-accumulates of one forward pass, and per module path (meta device only)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
+
+    require_meta(model, inputs)
 
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(*inputs)
@@ -52,12 +74,23 @@ def count_macs(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str
 
 
 def measure(model: nn.Module, inputs: tuple[Any, ...]) -> Stats:
-    """Parameters (unique), trainable parameters, MACs, and torchinfo's total for comparison."""
+    """Parameters (unique), trainable parameters, MACs, and torchinfo's total for comparison.
+
+    MACs are always counted on the meta device: a model or input elsewhere is copied there first
+    (see :func:`require_meta` for why a CPU count can be silently low).
+    """
+    import copy
+
     import torch
 
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    macs, per = count_macs(model, inputs)
+    meta_model, meta_inputs = model, inputs
+    if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
+        meta_model = copy.deepcopy(model).to("meta")
+    if any(isinstance(t, torch.Tensor) and t.device.type != "meta" for t in inputs):
+        meta_inputs = tuple(t.to("meta") if isinstance(t, torch.Tensor) else t for t in inputs)
+    macs, per = count_macs(meta_model, meta_inputs)
     try:
         import torchinfo
 
