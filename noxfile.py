@@ -129,13 +129,16 @@ def determinism(session: nox.Session) -> None:
 
 @nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
-    """Time the generator and the site build, size the pages: reports/bench.{json,md}."""
+    """Time the generator and the site build, size the pages: reports/bench.{json,md}.
+
+    ``--clean-clone`` also times a clean clone to a site (a new virtualenv is installed).
+    """
     install(session, "docs")
     # the docs virtualenv must exist for `nox -s docs -R`, the run being compared
     session.run(sys.executable, "-m", "nox", "-s", "docs", "--install-only", external=True)
     session.run(
         "python", "-m", "tools.bench", "--nox", f"{sys.executable} -m nox",
-        "--envdir", str(ROOT / ".nox"), *session.posargs, env=QUIET_ENV,
+        "--envdir", str(ROOT / ".nox"), "--clean-clone", *session.posargs, env=QUIET_ENV,
     )  # fmt: skip
 
 

@@ -388,8 +388,11 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
     Returns ``{"files": {...}, "summary": {...}}`` on success, ``{"error": "one line"}`` on
     failure, and the CPU time it took (``cpu``), so the parent can write, stamp and report.
     """
+    import resource
+
     import torch
 
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, w0 = time.process_time(), time.perf_counter()
     threads = torch.get_num_threads()
     # One thread per group, in a worker or not: the pool keeps the cores busy, two workers do
@@ -415,6 +418,11 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
         torch.set_num_threads(threads)
     result["cpu"] = round(time.process_time() - t0, 3)
     result["seconds"] = round(time.perf_counter() - w0, 3)
+    # the process's high-water mark after this group, and whether this group raised it: the
+    # benchmark names the group that needs the most memory from these (ru_maxrss is in KiB)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_mb"] = round(rss / 1024, 1)
+    result["raised_peak"] = rss > rss0
     return result
 
 
@@ -483,7 +491,8 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
             todo.append((group, "figures", slug, key))
 
     def finish(group: str, kind: str, arg: Any, key: str, res: dict[str, Any]) -> None:
-        entry = {"group": group, "status": "built", "seconds": res["seconds"], "cpu": res["cpu"]}
+        entry = {"group": group, "status": "built"}
+        entry.update({k: res[k] for k in ("seconds", "cpu", "peak_mb", "raised_peak") if k in res})
         log.append(entry)
         if "error" in res:
             entry["status"] = "failed"
@@ -559,11 +568,7 @@ def _run_pool(todo: list[tuple[str, str, Any, str]], jobs: int, finish: Callable
             try:
                 res = fut.result()
             except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
-                res = {
-                    "error": f"{group}: the worker process died ({exc})",
-                    "cpu": 0.0,
-                    "seconds": 0.0,
-                }
+                res = {"error": f"{group}: the worker process died ({exc})", "cpu": 0, "seconds": 0}
             finish(group, kind, arg, key, res)
 
 
