@@ -375,7 +375,17 @@ def default_jobs() -> int:
 
 
 def _init_worker() -> None:
-    """Pool initializer: import torch and matplotlib once per worker, not once per group."""
+    """Pool initializer: import torch and matplotlib once per worker, not once per group.
+
+    On Linux the worker also asks to be killed when the generator dies (``PR_SET_PDEATHSIG``),
+    so that a killed run leaves no worker computing on.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     import matplotlib
 
     matplotlib.use("Agg")
