@@ -205,7 +205,11 @@ def full_sources(html_file: Path) -> list[tuple[str, str]]:
 
 
 def paper_pages() -> list[Path]:
-    return sorted((SITE / "papers").glob("*/index.html")) if (SITE / "papers").is_dir() else []
+    """The notes (not their API pages, ``papers/<slug>-api/``)."""
+    if not (SITE / "papers").is_dir():
+        return []
+    pages = sorted((SITE / "papers").glob("*/index.html"))
+    return [p for p in pages if not p.parent.name.endswith("-api")]
 
 
 @pytest.mark.site
