@@ -393,102 +393,58 @@ def markdown(r: dict[str, Any]) -> str:
 
 def targets(r: dict[str, Any]) -> list[str]:
     """The targets of issue 13: before (BASELINE) and now, met or not."""
+    rows: list[tuple[str, str, str, bool | None]] = []
 
-    def mark(ok: bool | None) -> str:
-        return "" if ok is None else (" ✅" if ok else " ❌")
+    def add(target: str, before: str, now: str, ok: bool | None = None) -> None:
+        rows.append((target, BASELINE[before], now, ok))
 
-    rows = []
     clean = r.get("clean_clone") or {}
     if clean.get("exit") == 0:
         now = f"{clean['seconds']:.0f} s ({clean['cpu_seconds']:.0f} s CPU)"
-        rows.append(
-            (
-                "clean clone → site ≤ 150 s",
-                BASELINE["clean_clone_s"],
-                now,
-                clean["seconds"] <= CLEAN_TARGET_S,
-            )
-        )
+        add("clean clone → site ≤ 150 s", "clean_clone_s", now, clean["seconds"] <= CLEAN_TARGET_S)
     else:
-        rows.append(
-            (
-                "clean clone → site ≤ 150 s",
-                BASELINE["clean_clone_s"],
-                "not measured (--clean-clone)",
-                None,
-            )
-        )
+        add("clean clone → site ≤ 150 s", "clean_clone_s", "not measured (--clean-clone)")
     cold = r["generate_cold"]
     if cold.get("exit") == 0:
-        rows.append(
-            (
-                "cold generation (part of the above)",
-                BASELINE["generate_cold"],
-                f"{cold['seconds']:.1f} s wall, {cold['cpu_seconds']:.0f} s CPU",
-                None,
-            )
-        )
-    peaks = [cold.get("peak_rss_mb", 0), r.get("nox_docs", {}).get("peak_rss_mb", 0)]
-    peaks.append(clean.get("peak_rss_mb", 0))
-    hungry = cold.get("hungriest", {}).get("group", "?")
-    rows.append(
-        (
-            "peak memory ≤ 1 GB (largest process)",
-            BASELINE["peak_mb"],
-            f"{max(peaks):.0f} MB (hungriest group: {hungry})",
-            max(peaks) <= MEMORY_LIMIT_MB,
-        )
+        now = f"{cold['seconds']:.1f} s wall, {cold['cpu_seconds']:.0f} s CPU"
+        add("cold generation (part of the above)", "generate_cold", now)
+    peak = max(
+        cold.get("peak_rss_mb", 0),
+        r.get("nox_docs", {}).get("peak_rss_mb", 0),
+        clean.get("peak_rss_mb", 0),
     )
+    hungry = cold.get("hungriest", {}).get("group", "?")
+    now = f"{peak:.0f} MB (hungriest group: {hungry})"
+    add("peak memory ≤ 1 GB (largest process)", "peak_mb", now, peak <= MEMORY_LIMIT_MB)
     if "ratio" in r:
-        rows.append(
-            (
-                "warm `nox -s docs` ≤ 1.3× bare build",
-                BASELINE["ratio"],
-                f"{r['ratio']}×",
-                r["ratio"] <= RATIO_TARGET,
-            )
-        )
+        add("warm `nox -s docs` ≤ 1.3× bare build", "ratio", f"{r['ratio']}×", r["ratio"] <= 1.3)
     if r.get("pages"):
         over = [p for p in r["pages"] if p["bytes"] > PAGE_LIMIT]
         big = max(r["pages"], key=lambda p: p["bytes"])
         rest = max(p["bytes"] - p.get("diagram_bytes", 0) for p in r["pages"])
-        rows.append(
-            (
-                "every page ≤ 400 KB",
-                BASELINE["pages_over"],
-                f"{len(over)} of {len(r['pages'])} (largest {kb(big['bytes'])}, "
-                f"`{big['page']}`; largest without diagrams {kb(rest)})",
-                not over,
-            )
+        now = (
+            f"{len(over)} of {len(r['pages'])} over (largest {kb(big['bytes'])}, "
+            f"`{big['page']}`; largest without its diagrams {kb(rest)})"
         )
+        add("every page ≤ 400 KB", "pages_over", now, not over)
     if "search_index_bytes" in r:
         size = r["search_index_bytes"]
-        rows.append(
-            ("search index ≤ 1 MB", BASELINE["search_index"], kb(size), size <= INDEX_LIMIT)
-        )
+        add("search index ≤ 1 MB", "search_index", kb(size), size <= INDEX_LIMIT)
     warm = r["generate_warm"]
     if warm.get("exit") == 0:
-        rows.append(
-            (
-                "warm generator rerun < 1 s",
-                BASELINE["warm"],
-                f"{warm['seconds']:.1f} s",
-                warm["seconds"] < 1,
-            )
-        )
+        add("warm generator rerun < 1 s", "warm", f"{warm['seconds']:.1f} s", warm["seconds"] < 1)
     edit = r["generate_after_edit"]
     if edit.get("exit") == 0:
-        rows.append(
-            (
-                f"after editing `{edit['module']}`",
-                BASELINE["after_edit"],
-                f"{edit['seconds']:.1f} s ({edit['summary'].split(': ')[-1]})",
-                None,
-            )
-        )
+        now = f"{edit['seconds']:.1f} s ({edit['summary'].split(': ')[-1]})"
+        add(f"after editing `{edit['module']}`", "after_edit", now)
     out = ["## Targets (issue 13)", "", "| target | before | now |", "| :-- | --: | --: |"]
     out += [f"| {t} | {b} | {n}{mark(ok)} |" for t, b, n, ok in rows]
     return out
+
+
+def mark(ok: bool | None) -> str:
+    """✅ / ❌ for a target met or missed, nothing when there is no target."""
+    return "" if ok is None else (" ✅" if ok else " ❌")
 
 
 def main(argv: list[str] | None = None) -> int:
