@@ -92,6 +92,25 @@ def test_search_index_is_utf8_without_full_source_code(tmp_path):
     assert js == "var __index = " + raw
 
 
+def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
+    code = (
+        '<pre><span></span><code><span class="k">def</span><span class="w"> </span>'
+        '<span class="nf">f</span><span class="p">(</span><span class="n">x</span>'
+        '<span class="p">):</span> <span class="n">y</span></code></pre>'
+    )
+    prose = '<p><span class="n">kept outside code</span></p>'
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text(prose + code, encoding="utf-8")
+    saved = site_build.compact_html(tmp_path)
+    out = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
+    assert out == prose + (
+        '<pre><span></span><code><span class="k">def</span> <span class="nf">f</span>'
+        '<span class="p">(</span>x<span class="p">):</span> y</code></pre>'
+    )
+    assert saved == len(prose + code) - len(out)
+    assert re.sub(r"<[^>]+>", "", out) == re.sub(r"<[^>]+>", "", prose + code)  # same text
+
+
 def test_offline_bundle_rewrites_directory_links_and_is_cached_by_input_hash(tmp_path):
     from tools import offline_bundle
 

@@ -34,7 +34,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from tools.site_build import compact_search_index
+from tools.site_build import compact_html, compact_search_index
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "mkdocs-offline.yml"
@@ -207,6 +207,7 @@ def build(out: Path = OUT, root: Path = ROOT, config: str = CONFIG, force: bool 
                 print(f"error: the offline bundle loads from the network: {line}", file=sys.stderr)
             return 1
         compact_search_index(site)
+        compact_html(site)
         n = write_zip(site, out)
         stamp.write_text(key + "\n")
     finally:

@@ -13,10 +13,11 @@ adds MkDocs' full log). ``nox -s docs`` runs ``--offline``; ``nox -s browser``, 
 
 After the build, :func:`compact_search_index` rewrites ``search/search_index.json``: UTF-8
 instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
-of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index.
-With ``--offline`` the offline bundle is built at the same time in a second process (the two
-builds are independent; on two cores the pair takes about as long as one), and is skipped when
-its inputs have not changed.
+of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index;
+:func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
+the offline bundle is built at the same time in a second process (the two builds are
+independent; on two cores the pair takes about as long as one), and is skipped when its inputs
+have not changed.
 """
 
 from __future__ import annotations
@@ -136,6 +137,29 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     return before, path.stat().st_size
 
 
+# Pygments tokens that Material does not colour apart from the code itself: names (``.n``, whose
+# colour --md-code-hl-name-color is --md-code-fg-color in both schemes) and whitespace (``.w``).
+_PLAIN_TOKEN = re.compile(r'<span class="[nw]">([^<]*)</span>')
+_PRE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+
+
+def compact_html(site: Path) -> int:
+    """Unwrap the code tokens that look the same without their ``<span>``; return bytes saved.
+
+    About a fifth of a code block's bytes are ``<span class="n">name</span>`` wrappers that
+    change nothing: the text, what the copy button copies and the colours stay the same. Only
+    ``<pre>`` blocks are touched.
+    """
+    saved = 0
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        new = _PRE_BLOCK.sub(lambda m: _PLAIN_TOKEN.sub(r"\1", m.group(0)), text)
+        if new != text:
+            saved += len(text.encode()) - len(new.encode())
+            page.write_text(new, encoding="utf-8")
+    return saved
+
+
 def clean_stale(root: Path) -> None:
     """Remove temporary folders left by killed builds (their process no longer exists)."""
     for p in root.glob(f"{TMP_PREFIX}*"):
@@ -200,6 +224,7 @@ def build(site: Path, root: Path = ROOT, config: str = "mkdocs.yml", verbose: bo
             )
             return proc.returncode or 1
         before, after = compact_search_index(tmp)
+        compact_html(tmp)
         swap(tmp, site)
     finally:
         with contextlib.suppress(FileNotFoundError):
