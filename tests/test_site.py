@@ -75,6 +75,11 @@ def test_search_index_is_utf8_without_full_source_code(tmp_path):
             "text": "<p>展开</p><pre><code>x = 1\n</code></pre>",
         },
         {"location": "papers/a/#结构", "title": "结构", "text": "<pre><code>y = 2</code></pre>"},
+        {
+            "location": "papers/a-api/#m.f",
+            "title": "f",
+            "text": "<pre><code>f(x)</code></pre><p>F</p>",
+        },
     ]
     (tmp_path / "search").mkdir()
     index = tmp_path / "search" / "search_index.json"
@@ -88,6 +93,7 @@ def test_search_index_is_utf8_without_full_source_code(tmp_path):
     assert [d["location"] for d in data["docs"]] == [d["location"] for d in docs]
     assert data["docs"][1]["text"] == "<p>展开</p>"  # the verbatim module: left out
     assert data["docs"][2]["text"] == docs[2]["text"]  # a snippet section: kept
+    assert data["docs"][3]["text"] == "<p>F</p>"  # an API page's signature: its title says it
     js = (tmp_path / "search" / "search_index.js").read_text(encoding="utf-8")
     assert js == "var __index = " + raw
 

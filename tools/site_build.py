@@ -13,7 +13,8 @@ adds MkDocs' full log). ``nox -s docs`` runs ``--offline``; ``nox -s browser``, 
 
 After the build, :func:`compact_search_index` rewrites ``search/search_index.json``: UTF-8
 instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
-of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index;
+of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
+and without the API pages' signature blocks;
 :func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
 the offline bundle is built at the same time in a second process (the two builds are
 independent; on two cores the pair takes about as long as one), and is skipped when its inputs
@@ -109,6 +110,9 @@ def _where_snippet(msg: str, root: Path) -> str:
 
 # The heading (id) of the section that holds a page's whole module, verbatim (docs/papers/*.md).
 FULL_SOURCE_SECTION = "完整代码"
+# The API pages (papers/<slug>-api/): their signature blocks repeat the entry's name (its title)
+# and the parameters its docstring lists.
+API_PAGE = "-api/"
 _PRE = re.compile(r"<pre>.*?</pre>", re.S)
 
 
@@ -118,8 +122,8 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     The index is the same JSON for Material's search (same entries, same order), written as
     UTF-8 rather than ``\uXXXX`` escapes; the code blocks (``<pre>``) of the full-source
     sections are left out, since every part a reader looks for is also shown, and indexed, in a
-    snippet section of the same page. ``search_index.js`` (the offline build's inlined copy) is
-    rewritten from the same data when present.
+    snippet section of the same page, and so are the signature blocks of the API pages.
+    ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
     """
     path = site / "search" / "search_index.json"
     if not path.is_file():
@@ -127,7 +131,8 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     before = path.stat().st_size
     data = json.loads(path.read_text(encoding="utf-8"))
     for doc in data.get("docs", []):
-        if doc.get("location", "").endswith(f"#{FULL_SOURCE_SECTION}"):
+        where = doc.get("location", "")
+        if where.endswith(f"#{FULL_SOURCE_SECTION}") or where.split("#")[0].endswith(API_PAGE):
             doc["text"] = _PRE.sub("", doc.get("text", "")).strip()
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.write_text(text, encoding="utf-8")
