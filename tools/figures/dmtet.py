@@ -24,9 +24,6 @@ from tools.figures import style
 
 DEPENDS = ("reference_impl/dmtet.py",)
 
-# Resolution of the rasterised meshes inside the SVG: 1.25 image pixels per CSS pixel at the
-# figure's full width (160 made the two figures 230 KB of the page; 120 makes them about half).
-DPI = 120
 LIGHT = np.array([0.4, -0.5, 0.75]) / np.linalg.norm([0.4, -0.5, 0.75])
 
 
@@ -78,7 +75,7 @@ def draw_mesh(ax, verts: np.ndarray, faces: np.ndarray, color: str, title: str) 
 def draw_resolutions() -> Figure:
     """同一个 SDF（环面 ∪ 球）在粗、细两种四面体网格上提取出的网格，按面法向着色。"""
     fig = style.new_figure(7.0, 3.0)
-    fig.set_dpi(DPI)
+    fig.set_dpi(160)
     axes = [fig.add_subplot(1, 2, i + 1, projection="3d") for i in range(2)]
     with _one_thread():
         for ax, res, color in zip(axes, (10, 32), style.PALETTE[:2], strict=True):
@@ -175,7 +172,7 @@ def draw_deformation() -> Figure:
     """6³ 粗网格上的旋转立方体：真值 SDF 直接提取、只优化 SDF、同时优化 SDF 与形变。"""
     res = 6
     fig = style.new_figure(7.6, 3.0)
-    fig.set_dpi(DPI)
+    fig.set_dpi(160)
     axes = [fig.add_subplot(1, 3, i + 1, projection="3d") for i in range(3)]
     with _one_thread():
         v0, f0 = extract(res, cube_sdf)
