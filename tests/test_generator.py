@@ -124,7 +124,8 @@ def test_resnet50_overview_collapses_stages_and_shows_skips(resnet50):
     assert all(g.units[dst].kind == "merge" for _, dst, _, _ in skips)
     svg = resnet50[0]["models/resnet50/diagram.md"]
     assert svg.count("var(--dl-skip") >= 8
-    assert 'href="#reference_impl.resnet.Bottleneck"' in svg
+    # node links go to the API page beside the note (papers/resnet-api.md), served as a folder
+    assert 'href="../resnet-api/#reference_impl.resnet.Bottleneck"' in svg
     assert "Sequential" not in svg
 
 
@@ -153,9 +154,11 @@ def _only(tmp, ids, force=False):
 
 
 def test_deterministic_and_cached(tmp_path, capsys):
+    """In-process and with a pool of two workers (any completion order): the same files."""
     a, b = tmp_path / "a", tmp_path / "b"
     assert _only(a, ["resnet18", "vgg"]) == 0
-    assert _only(b, ["resnet18", "vgg"]) == 0
+    assert generate.run({"resnet18", "vgg"}, False, out=b, jobs=2) == 0
+    assert "(2 workers)" in capsys.readouterr().out
     files_a = sorted(
         p.relative_to(a) for p in a.rglob("*") if p.is_file() and "timings" not in p.name
     )
@@ -306,3 +309,46 @@ def test_dtype_of_inputs_on_meta():
     spec = cat.InputSpec((2, 5), "int64", 100)
     assert spec.make("meta").dtype == torch.int64
     assert spec.make("cpu").max() < 100
+
+
+def test_pool_reports_a_failing_group_in_one_line_and_keeps_the_others(tmp_path, capsys):
+    """A worker's exception comes back as one ``error:`` line; the other groups are written."""
+    fake = dataclasses.replace(CATALOG.model("resnet18"), constructor="nope")
+    res = generate.build_group("model", fake)
+    assert "files" not in res and {"error", "cpu", "seconds", "peak_mb"} <= set(res)
+    assert "unknown constructor 'nope'" in res["error"]
+    out = tmp_path / "out"
+    assert generate.run({"resnet18", "alexnet"}, False, out=out, jobs=2) == 0
+    log = json.loads((out / "timings.json").read_text())
+    # the report lists the groups in catalog order, whatever order the workers finished in
+    groups = [e["group"] for e in log]
+    assert groups == ["model-alexnet", "model-resnet18", "figures-alexnet", "catalog-pages"]
+    assert all(e["status"] == "built" and e["cpu"] >= 0 for e in log[:3])
+
+
+def test_figure_svg_precision_is_trimmed_in_geometry_only():
+    svg = (
+        '<svg><path d="M 57.600001 307.58 L -0.001 12.3456789"/>'
+        '<text x="46.248652" y="228.967295" transform="rotate(-0 46.248652 228.967295)">'
+        '0.125663</text><image id="i1.23456" xlink:href="data:image/png;base64,AB1.234567"/></svg>'
+    )
+    out = generate.trim_precision(svg)
+    assert 'd="M 57.6 307.58 L 0 12.35"' in out
+    assert '<text x="46.25" y="228.97">0.125663</text>' in out  # text content untouched
+    assert 'id="i1.23456"' in out and "base64,AB1.234567" in out
+
+
+def test_api_pages_beside_the_notes():
+    """Each paper's API reference is a page of its own, in nav right after its note."""
+    nav = re.search(r"(?ms)^nav:\n(.*)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    entries = re.findall(r"- (papers/[\w-]+\.md)", nav.group(1))
+    for slug, paper in CATALOG.papers.items():
+        api = generate.api_page(paper.page)
+        assert api == f"papers/{slug}-api.md"
+        note = (ROOT / "docs" / paper.page).read_text(encoding="utf-8")
+        page = (ROOT / "docs" / api).read_text(encoding="utf-8")
+        assert "\n::: " not in note, f"{paper.page}: the API reference belongs on {api}"
+        assert f"]({slug}-api.md)" in note, f"{paper.page} does not link to {api}"
+        assert re.search(rf"(?m)^::: {re.escape(paper.import_name)}$", page), api
+        assert entries[entries.index(paper.page) + 1] == api, f"nav: {api} after {paper.page}"
+    assert generate.api_link("papers/resnet.md", "m.C") == "../resnet-api/#m.C"

@@ -66,6 +66,95 @@ def test_linkcheck_finds_broken_links_and_anchors(tmp_path):
     assert "| <https://example.org/x> | `index.html` |" in linkcheck.report(res)
 
 
+def test_search_index_is_utf8_without_full_source_code(tmp_path):
+    docs = [
+        {"location": "papers/a/", "title": "残差", "text": "<p>残差学习</p>"},
+        {
+            "location": "papers/a/#完整代码",
+            "title": "完整代码",
+            "text": "<p>展开</p><pre><code>x = 1\n</code></pre>",
+        },
+        {"location": "papers/a/#结构", "title": "结构", "text": "<pre><code>y = 2</code></pre>"},
+        {
+            "location": "papers/a-api/#m.f",
+            "title": "f",
+            "text": "<pre><code>f(x)</code></pre><p>F</p>",
+        },
+    ]
+    (tmp_path / "search").mkdir()
+    index = tmp_path / "search" / "search_index.json"
+    index.write_text(json.dumps({"config": {"lang": ["en"]}, "docs": docs}))  # \\uXXXX, as Material
+    (tmp_path / "search" / "search_index.js").write_text("var __index = {}")
+    before, after = site_build.compact_search_index(tmp_path)
+    assert after < before
+    raw = index.read_text(encoding="utf-8")
+    assert "残差学习" in raw and "\\u" not in raw
+    data = json.loads(raw)
+    assert [d["location"] for d in data["docs"]] == [d["location"] for d in docs]
+    assert data["docs"][1]["text"] == "<p>展开</p>"  # the verbatim module: left out
+    assert data["docs"][2]["text"] == docs[2]["text"]  # a snippet section: kept
+    assert data["docs"][3]["text"] == "<p>F</p>"  # an API page's signature: its title says it
+    js = (tmp_path / "search" / "search_index.js").read_text(encoding="utf-8")
+    assert js == "var __index = " + raw
+
+
+def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
+    code = (
+        '<pre><span></span><code><span class="k">def</span><span class="w"> </span>'
+        '<span class="nf">f</span><span class="p">(</span><span class="n">x</span>'
+        '<span class="p">):</span> <span class="n">y</span></code></pre>'
+    )
+    prose = '<p><span class="n">kept outside code</span></p>'
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text(prose + code, encoding="utf-8")
+    saved = site_build.compact_html(tmp_path)
+    out = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
+    assert out == prose + (
+        '<pre><span></span><code><span class="k">def</span> <span class="nf">f</span>'
+        '<span class="p">(</span>x<span class="p">):</span> y</code></pre>'
+    )
+    assert saved == len(prose + code) - len(out)
+    assert re.sub(r"<[^>]+>", "", out) == re.sub(r"<[^>]+>", "", prose + code)  # same text
+
+
+def test_offline_bundle_rewrites_directory_links_and_is_cached_by_input_hash(tmp_path):
+    from tools import offline_bundle
+
+    site = tmp_path / "site"
+    (site / "papers").mkdir(parents=True)
+    (site / "papers" / "resnet.html").write_text(
+        '<svg><a xlink:href="../resnet-api/#reference_impl.resnet.Bottleneck">B</a></svg>'
+        '<a href="../gone/#x">stale</a><a href="https://arxiv.org/abs/1/">ext</a>'
+    )
+    (site / "papers" / "resnet-api.html").write_text('<h2 id="x">x</h2>')
+    (site / "index.html").write_text('<a href="papers/resnet-api/">api</a>')
+    assert offline_bundle.undirectory_links(site) == 2
+    page = (site / "papers" / "resnet.html").read_text()
+    assert 'xlink:href="resnet-api.html#reference_impl.resnet.Bottleneck"' in page
+    assert 'href="../gone/#x"' in page and "https://arxiv.org/abs/1/" in page
+    assert 'href="papers/resnet-api.html"' in (site / "index.html").read_text()
+
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "generated" / ".stamps").mkdir(parents=True)
+    (repo / "docs" / "index.md").write_text("# a\n")
+    key = offline_bundle.input_key(repo)
+    (repo / "generated" / "timings.json").write_text("[1]")
+    (repo / "generated" / ".stamps" / "m.json").write_text("{}")
+    assert offline_bundle.input_key(repo) == key  # bookkeeping does not change the site
+    (repo / "docs" / "index.md").write_text("# b\n")
+    assert offline_bundle.input_key(repo) != key
+    # an unchanged key skips the build (no mkdocs run at all: the repository has no config)
+    out = tmp_path / "dist" / "b.zip"
+    out.parent.mkdir()
+    out.write_bytes(b"zip")
+    offline_bundle.key_file(out).write_text(offline_bundle.input_key(repo) + "\n")
+    assert offline_bundle.build(out, repo) == 0 and out.read_bytes() == b"zip"
+    (repo / "docs" / "index.md").write_text("# c\n")
+    assert offline_bundle.build(out, repo) != 0  # changed: rebuilt, and here the build fails
+    assert out.read_bytes() == b"zip"
+
+
 def test_site_build_condenses_the_mkdocs_log(tmp_path):
     (tmp_path / "docs" / "papers").mkdir(parents=True)
     (tmp_path / "docs" / "papers" / "x.md").write_text('```python\n--8<-- "ref/x.py:nope"\n```\n')
@@ -141,7 +230,11 @@ def full_sources(html_file: Path) -> list[tuple[str, str]]:
 
 
 def paper_pages() -> list[Path]:
-    return sorted((SITE / "papers").glob("*/index.html")) if (SITE / "papers").is_dir() else []
+    """The notes (not their API pages, ``papers/<slug>-api/``)."""
+    if not (SITE / "papers").is_dir():
+        return []
+    pages = sorted((SITE / "papers").glob("*/index.html"))
+    return [p for p in pages if not p.parent.name.endswith("-api")]
 
 
 @pytest.mark.site

@@ -13,10 +13,17 @@ are not touched):
    largest process of the generator's tree, ``dot`` included);
 2. a bare ``mkdocs build --strict`` against the whole ``nox -s docs`` with the virtualenv reused
    (``nox -R``, nothing changed): the ratio is the pipeline's overhead (target ≤ 1.3×);
-3. the size of every page (inline SVG included; target ≤ 400 KB uncompressed) and of the shared
-   assets (theme, KaTeX, search index).
+3. the size of every page (inline SVG included; target ≤ 400 KB uncompressed), the same without
+   its generated diagrams (another issue shrinks those), the search index (target ≤ 1 MB) and the
+   shared assets (theme, KaTeX);
+4. with ``--clean-clone``: a clean clone to a built site, as a new user runs it — ``nox -s docs``
+   with a new virtualenv folder (the venv install included) and an empty ``generated/``
+   (target ≤ 150 s on 2 cores); its largest process (target ≤ 1 GB).
 
-The machine is shared: the load average at the start and end is recorded with the figures.
+Every run records wall time and CPU time (the machine is shared: the load average at the start
+and end is recorded with the figures, and CPU time does not depend on the load). The report ends
+with a table of the targets of issue 13, before (``BASELINE``: commit 0968e4d, measured
+2026-11-26 by the same tool) and now.
 """
 
 from __future__ import annotations
@@ -42,6 +49,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SKIP = {".git", ".nox", "site", "generated", "dist", "reports", ".pytest_cache", ".ruff_cache"}
 PAGE_LIMIT = 400 * 1024
 RATIO_TARGET = 1.3
+INDEX_LIMIT = 1024 * 1024
+MEMORY_LIMIT_MB = 1024
+CLEAN_TARGET_S = 150
+# Before issue 13 (commit 0968e4d, `nox -s bench` of 2026-11-26 and the issue's clean-clone runs).
+BASELINE = {
+    "clean_clone_s": "313 s, 359 s",
+    "generate_cold": "171.6 s wall, 166 s CPU (one process)",
+    "peak_mb": "2035 MB (figures-dmtet)",
+    "ratio": "1.96×",
+    "pages_over": "13 of 21 (largest 1,967 KB)",
+    "search_index": "1,878 KB",
+    "warm": "0.2 s",
+    "after_edit": "7.2 s (7 built)",
+}
 ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
 
 
@@ -82,6 +103,7 @@ def repeat(n: int, cmd: list[str], cwd: Path) -> dict[str, Any]:
         "seconds": statistics.median(r["seconds"] for r in runs),
         "runs": [r["seconds"] for r in runs],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
         "exit": 0,
         "steps": steps(runs[-1]["output"]),
     }
@@ -110,6 +132,7 @@ def page_sizes(site: Path) -> list[dict[str, Any]]:
     for index in sorted(site.rglob("index.html")):
         data = index.read_bytes()
         svgs = re.findall(rb"<svg\b.*?</svg>", data, flags=re.S)
+        diagrams = re.findall(rb'<figure class="dl-diagram".*?</figure>', data, flags=re.S)
         rel = index.parent.relative_to(site).as_posix()
         pages.append(
             {
@@ -117,6 +140,8 @@ def page_sizes(site: Path) -> list[dict[str, Any]]:
                 "bytes": len(data),
                 "svg_bytes": sum(len(s) for s in svgs),
                 "svg_count": len(svgs),
+                "diagram_bytes": sum(len(d) for d in diagrams),
+                "largest_diagram": max((len(d) for d in diagrams), default=0),
                 "gzip_bytes": len(gzip.compress(data, mtime=0)),
             }
         )
@@ -175,11 +200,16 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
         cold = run(gen, repo)
         timings = json.loads((repo / "generated" / "timings.json").read_text())
-        slowest = sorted(timings, key=lambda e: -e["seconds"])[:5]
+        slowest = sorted(timings, key=lambda e: -e.get("cpu", e["seconds"]))[:5]
+        raised = [e for e in timings if e.get("raised_peak")] or timings
+        hungry = max(raised, key=lambda e: e.get("peak_mb", 0))
         result["generate_cold"] = {
             **{k: cold[k] for k in ("seconds", "exit", "peak_rss_mb", "cpu_seconds")},
             "summary": summary_line(cold["output"]),
-            "slowest": [{"group": e["group"], "seconds": e["seconds"]} for e in slowest],
+            "slowest": [
+                {"group": e["group"], "seconds": e["seconds"], "cpu": e.get("cpu")} for e in slowest
+            ],
+            "hungriest": {"group": hungry["group"], "peak_mb": hungry.get("peak_mb")},
         }
         if cold["exit"] != 0:
             result["generate_cold"]["error"] = cold["output"][-2000:]
@@ -192,7 +222,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         edited = run(gen, repo)
         result["generate_after_edit"] = {
             "module": args.edit,
-            **{k: edited[k] for k in ("seconds", "exit", "peak_rss_mb")},
+            **{k: edited[k] for k in ("seconds", "exit", "peak_rss_mb", "cpu_seconds")},
             "summary": summary_line(edited["output"]),
         }
 
@@ -203,16 +233,42 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             nox_cmd = [*shlex.split(args.nox), "-f", str(repo / "noxfile.py"), "-s", "docs", "-R"]
             if args.envdir:
                 nox_cmd += ["--envdir", str(args.envdir)]
+            # one untimed run first: it builds what a warm run finds done (the site, the offline
+            # bundle, which is cached by the hash of its inputs), as after any `nox -s docs`
+            result["nox_docs_first"] = run(nox_cmd, repo)["seconds"]
             result["nox_docs"] = repeat(args.repeat, nox_cmd, repo)
             result["nox_docs"]["command"] = "nox -s docs -R (virtualenv reused, nothing changed)"
             a, b = result["nox_docs"].get("seconds"), result["mkdocs_build"].get("seconds")
             if a and b:
                 result["ratio"] = round(a / b, 2)
-        if (bare_site / "index.html").is_file():
-            result["pages"] = page_sizes(bare_site)
-            result["assets"] = asset_sizes(bare_site)
+        # the pages and the search index as `nox -s docs` leaves them (site_build compacts the
+        # index after the build); the bare build above measures MkDocs alone
+        sized = repo / "site" if (repo / "site" / "index.html").is_file() else bare_site
+        if (sized / "index.html").is_file():
+            result["pages"] = page_sizes(sized)
+            result["assets"] = asset_sizes(sized)
+            index = sized / "search" / "search_index.json"
+            result["search_index_bytes"] = index.stat().st_size if index.is_file() else 0
+            result["sized"] = "nox -s docs" if sized != bare_site else "bare mkdocs build"
+        if args.nox and args.clean_clone:
+            result["clean_clone"] = clean_clone(args, Path(tmp))
     result["load_after"] = loadavg()
     return result
+
+
+def clean_clone(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """``nox -s docs`` in a fresh copy with a new virtualenv folder: the venv install included."""
+    repo = tmp / "clean"
+    copy_repo(repo)
+    envdir = tmp / "clean-nox"
+    cmd = [*shlex.split(args.nox), "-f", str(repo / "noxfile.py"), "-s", "docs"]
+    r = run([*cmd, "--envdir", str(envdir)], repo)
+    out = {k: r[k] for k in ("seconds", "exit", "peak_rss_mb", "cpu_seconds")}
+    out["steps"] = steps(r["output"])
+    out["summary"] = summary_line(r["output"])
+    if r["exit"] != 0:
+        out["error"] = r["output"][-2000:]
+    return out
 
 
 def kb(n: float) -> str:
@@ -229,20 +285,24 @@ def markdown(r: dict[str, Any]) -> str:
         f"Measured {r['date']} by `nox -s bench` (`tools/bench.py`) on {m['cpus']} CPU(s) "
         f"({m['cpu']}), Python {m['python']}. Load average before/after: "
         f"{r['load_before']} / {r['load_after']} — other work on a shared machine slows every "
-        "figure; compare ratios rather than absolute times. Rerun: `nox -s bench`.",
+        "wall time; CPU time does not depend on it. Rerun: `nox -s bench`.",
+        "",
+    ]
+    lines += targets(r)
+    lines += [
         "",
         "## Generator (`python -m tools.generate`)",
         "",
-        "| run | wall time | peak memory | result |",
-        "| :-- | --: | --: | :-- |",
+        "| run | wall time | CPU time | peak memory | result |",
+        "| :-- | --: | --: | --: | :-- |",
     ]
 
     def row(label: str, d: dict[str, Any]) -> str:
         if d.get("exit", 0) != 0:
-            return f"| {label} | failed (exit {d['exit']}) | | see bench.json |"
+            return f"| {label} | failed (exit {d['exit']}) | | | see bench.json |"
         return (
-            f"| {label} | {d['seconds']:.1f} s | {d.get('peak_rss_mb', 0):.0f} MB "
-            f"| {d.get('summary', '')} |"
+            f"| {label} | {d['seconds']:.1f} s | {d.get('cpu_seconds', 0):.1f} s "
+            f"| {d.get('peak_rss_mb', 0):.0f} MB | {d.get('summary', '')} |"
         )
 
     lines.append(row("cold (empty `generated/`)", r["generate_cold"]))
@@ -252,14 +312,32 @@ def markdown(r: dict[str, Any]) -> str:
     )
     cold = r["generate_cold"]
     if cold.get("slowest"):
-        slow = ", ".join(f"{e['group']} {e['seconds']:.1f} s" for e in cold["slowest"])
-        lines += ["", f"Cold run: {cold.get('cpu_seconds', 0):.0f} s of CPU; slowest: {slow}."]
-    lines += ["", "## Site build", "", "| command | wall time (median) |", "| :-- | --: |"]
+        slow = ", ".join(
+            f"{e['group']} {e.get('cpu') or e['seconds']:.1f} s" for e in cold["slowest"]
+        )
+        lines += ["", f"Cold run, CPU time of the slowest groups: {slow}."]
+    if cold.get("hungriest"):
+        h = cold["hungriest"]
+        lines += [
+            "",
+            f"Most memory-hungry group: **{h['group']}** (its worker reached "
+            f"{h['peak_mb']:.0f} MB); peak memory is the largest process (`ru_maxrss`).",
+        ]
+    lines += [
+        "",
+        "## Site build",
+        "",
+        "| command | wall time (median) | CPU time | peak memory |",
+        "| :-- | --: | --: | --: |",
+    ]
 
     def secs(d: dict[str, Any]) -> str:
         if d.get("exit") != 0:
-            return f"failed (exit {d.get('exit')})"
-        return f"{d['seconds']:.1f} s (runs: {', '.join(f'{s:.1f}' for s in d['runs'])})"
+            return f"failed (exit {d.get('exit')}) | | "
+        return (
+            f"{d['seconds']:.1f} s (runs: {', '.join(f'{s:.1f}' for s in d['runs'])}) "
+            f"| {d.get('cpu_seconds', 0):.1f} s | {d.get('peak_rss_mb', 0):.0f} MB"
+        )
 
     lines.append(f"| bare `mkdocs build --strict` | {secs(r['mkdocs_build'])} |")
     if "nox_docs" in r:
@@ -276,26 +354,100 @@ def markdown(r: dict[str, Any]) -> str:
             f"Ratio `nox -s docs` / bare build: **{r['ratio']}×** "
             f"({ok} the ≤ {RATIO_TARGET}× target).",
         ]
+    clean = r.get("clean_clone")
+    if clean:
+        lines += [
+            "",
+            "## Clean clone → site (`nox -s docs`, new virtualenv, empty `generated/`)",
+            "",
+        ]
+        if clean.get("exit") != 0:
+            lines.append(f"Failed (exit {clean.get('exit')}), see bench.json.")
+        else:
+            lines.append(
+                f"{clean['seconds']:.0f} s wall, {clean['cpu_seconds']:.0f} s CPU, largest "
+                f"process {clean['peak_rss_mb']:.0f} MB. Steps:"
+            )
+            lines += [""] + [f"- `{step}`" for step in clean.get("steps", [])]
     if r.get("pages"):
         over = [p for p in r["pages"] if p["bytes"] > PAGE_LIMIT]
         lines += [
             "",
             f"## Page sizes (target ≤ {PAGE_LIMIT // 1024} KB uncompressed; "
-            f"{len(over)} of {len(r['pages'])} over)",
+            f"{len(over)} of {len(r['pages'])} over; as built by {r.get('sized', 'mkdocs')})",
             "",
-            "| page | HTML | of which inline SVG (count; ~12 theme icons included) | gzip |",
-            "| :-- | --: | --: | --: |",
+            "| page | HTML | without its diagrams | largest diagram "
+            "| inline SVG (count; ~12 theme icons included) | gzip |",
+            "| :-- | --: | --: | --: | --: | --: |",
         ]
         for p in sorted(r["pages"], key=lambda p: -p["bytes"]):
             flag = " ⚠" if p["bytes"] > PAGE_LIMIT else ""
+            rest = p["bytes"] - p.get("diagram_bytes", 0)
             lines.append(
-                f"| `{p['page'] or '/'}` | {kb(p['bytes'])}{flag} | {kb(p['svg_bytes'])} "
+                f"| `{p['page'] or '/'}` | {kb(p['bytes'])}{flag} | {kb(rest)} "
+                f"| {kb(p.get('largest_diagram', 0))} | {kb(p['svg_bytes'])} "
                 f"({p['svg_count']}) | {kb(p['gzip_bytes'])} |"
             )
         lines += ["", "Shared assets (loaded once, cached by the browser):", ""]
         lines += ["| folder | size |", "| :-- | --: |"]
         lines += [f"| `{k}` | {kb(v)} |" for k, v in r["assets"].items()]
     return "\n".join(lines) + "\n"
+
+
+def targets(r: dict[str, Any]) -> list[str]:
+    """The targets of issue 13: before (BASELINE) and now, met or not."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def add(target: str, before: str, now: str, ok: bool | None = None) -> None:
+        rows.append((target, BASELINE[before], now, ok))
+
+    clean = r.get("clean_clone") or {}
+    if clean.get("exit") == 0:
+        now = f"{clean['seconds']:.0f} s ({clean['cpu_seconds']:.0f} s CPU)"
+        add("clean clone → site ≤ 150 s", "clean_clone_s", now, clean["seconds"] <= CLEAN_TARGET_S)
+    else:
+        add("clean clone → site ≤ 150 s", "clean_clone_s", "not measured (--clean-clone)")
+    cold = r["generate_cold"]
+    if cold.get("exit") == 0:
+        now = f"{cold['seconds']:.1f} s wall, {cold['cpu_seconds']:.0f} s CPU"
+        add("cold generation (part of the above)", "generate_cold", now)
+    peak = max(
+        cold.get("peak_rss_mb", 0),
+        r.get("nox_docs", {}).get("peak_rss_mb", 0),
+        clean.get("peak_rss_mb", 0),
+    )
+    hungry = cold.get("hungriest", {}).get("group", "?")
+    now = f"{peak:.0f} MB (hungriest group: {hungry})"
+    add("peak memory ≤ 1 GB (largest process)", "peak_mb", now, peak <= MEMORY_LIMIT_MB)
+    if "ratio" in r:
+        add("warm `nox -s docs` ≤ 1.3× bare build", "ratio", f"{r['ratio']}×", r["ratio"] <= 1.3)
+    if r.get("pages"):
+        over = [p for p in r["pages"] if p["bytes"] > PAGE_LIMIT]
+        big = max(r["pages"], key=lambda p: p["bytes"])
+        rest = max(p["bytes"] - p.get("diagram_bytes", 0) for p in r["pages"])
+        now = (
+            f"{len(over)} of {len(r['pages'])} over (largest {kb(big['bytes'])}, "
+            f"`{big['page']}`; largest without its diagrams {kb(rest)})"
+        )
+        add("every page ≤ 400 KB", "pages_over", now, not over)
+    if "search_index_bytes" in r:
+        size = r["search_index_bytes"]
+        add("search index ≤ 1 MB", "search_index", kb(size), size <= INDEX_LIMIT)
+    warm = r["generate_warm"]
+    if warm.get("exit") == 0:
+        add("warm generator rerun < 1 s", "warm", f"{warm['seconds']:.1f} s", warm["seconds"] < 1)
+    edit = r["generate_after_edit"]
+    if edit.get("exit") == 0:
+        now = f"{edit['seconds']:.1f} s ({edit['summary'].split(': ')[-1]})"
+        add(f"after editing `{edit['module']}`", "after_edit", now)
+    out = ["## Targets (issue 13)", "", "| target | before | now |", "| :-- | --: | --: |"]
+    out += [f"| {t} | {b} | {n}{mark(ok)} |" for t, b, n, ok in rows]
+    return out
+
+
+def mark(ok: bool | None) -> str:
+    """✅ / ❌ for a target met or missed, nothing when there is no target."""
+    return "" if ok is None else (" ✅" if ok else " ❌")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edit", default="reference_impl/resnet.py", help="module to edit")
     parser.add_argument("--nox", help='how to call nox, e.g. "python3 -m nox" (else skipped)')
     parser.add_argument("--envdir", type=Path, help="nox's virtualenv folder to reuse")
+    parser.add_argument(
+        "--clean-clone",
+        action="store_true",
+        help="also time nox -s docs from nothing: new virtualenv, empty generated/ (needs --nox)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     args = parser.parse_args(argv)
     result = bench(args)

@@ -152,6 +152,25 @@ def model_key(model: Model, vers: str) -> str:
     return file_hash(vers, entry, *sources(model.paper.module, *GENERATOR_FILES))
 
 
+def api_page(page: str) -> str:
+    """The API page beside a paper's note: ``papers/resnet.md`` → ``papers/resnet-api.md``.
+
+    Each note's ``::: reference_impl.<slug>`` block lives on this page of its own, so that the
+    note reads as a note and stays light; the note's diagrams link to it.
+    """
+    return page.removesuffix(".md") + "-api.md"
+
+
+def api_link(page: str, anchor: str) -> str:
+    """A link from the note ``page`` (as its built HTML, with directory URLs) to an API anchor.
+
+    Raw HTML (the diagrams' node links) is not rewritten by MkDocs, so this is the URL a browser
+    resolves from ``papers/resnet/``: ``../resnet-api/#reference_impl.resnet.Bottleneck``. The
+    offline bundle, built without directory URLs, rewrites such links (tools/offline_bundle.py).
+    """
+    return f"../{Path(api_page(page)).stem}/#{anchor}"
+
+
 def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
     """Build, trace and measure one model; return {relative path: text} and its stats."""
     import torch
@@ -184,7 +203,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
 
     def link(cls: type) -> str | None:
         if getattr(cls, "__module__", "") == model.paper.import_name:
-            return f"#{cls.__module__}.{cls.__qualname__}"
+            return api_link(model.paper.page, f"{cls.__module__}.{cls.__qualname__}")
         return None
 
     files: dict[str, str] = {}
@@ -215,7 +234,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
         }
         files[f"models/{model.id}/{name}.svg"] = raw
         files[f"models/{model.id}/{name}.md"] = (
-            f'<figure class="dl-diagram" id="{prefix}">\n{inline}'
+            f'<figure class="dl-diagram" id="{prefix}" data-search-exclude>\n{inline}'
             f"<figcaption>{caption}（由 <code>tools/generate.py</code> 从 "
             f"<code>{model.paper.module}</code> 生成；点击方框跳到 API 参考）</figcaption>\n"
             f"</figure>\n\n{diagram.legend(kinds)}\n"
@@ -271,14 +290,36 @@ def figure_svg(draw: Callable[[], Any], name: str) -> str:
     svg = re.sub(
         r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"',
         lambda m: (
-            f'<svg{m.group(1)} class="dl-svg" '
+            f'<svg{m.group(1)} class="dl-svg" data-search-exclude '
             f'style="max-width:{float(m.group(2)) * 4 / 3:.0f}px" width="100%"'
         ),
         svg,
         count=1,
     )
     fonts.check_svg(svg)  # a character without a glyph (¤ or a box) stops the build
+    svg = trim_precision(svg)
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
+
+
+# Geometry attributes of matplotlib's SVG (never text content, never ids or embedded images).
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|cx|cy|r|width|height|points|transform)=")([^"]*)"')
+_LONG_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{3,}")
+_NO_ROTATION = re.compile(r'\stransform="rotate\(-?0 [-\d. ]+\)"')
+
+
+def trim_precision(svg: str) -> str:
+    """Round the coordinates of a figure's SVG to 1/100 pt and drop no-op rotations.
+
+    Matplotlib writes six decimals (10⁻⁶ pt); a hundredth of a point is far below a screen pixel,
+    and the rounding shortens a vector figure by about 10 % (up to 21 %).
+    """
+
+    def short(m: re.Match[str]) -> str:
+        text = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+
+    svg = _NO_ROTATION.sub("", svg)
+    return _GEOMETRY.sub(lambda m: m.group(1) + _LONG_FLOAT.sub(short, m.group(2)) + '"', svg)
 
 
 def figure_artifacts(slug: str) -> dict[str, str]:
@@ -333,8 +374,99 @@ def timed(log: list[dict[str, Any]], group: str) -> Iterator[dict[str, Any]]:
         log.append(entry)
 
 
-def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
-    """Generate everything (or only the named ids); return the process exit code."""
+def default_jobs() -> int:
+    """Worker processes for the command line: the CPUs this process may use, at most 2.
+
+    Two is enough to keep both cores of a small machine busy; more workers would each hold a
+    copy of torch (and of a training figure's tensors) for little gain on the few long groups.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
+
+
+def _init_worker() -> None:
+    """Pool initializer: import torch and matplotlib once per worker, not once per group.
+
+    On Linux the worker also asks to be killed when the generator dies (``PR_SET_PDEATHSIG``),
+    so that a killed run leaves no worker computing on.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch  # noqa: F401
+
+
+def build_group(kind: str, arg: Any) -> dict[str, Any]:
+    """Build one artifact group (in a worker or inline); never raises.
+
+    Returns ``{"files": {...}, "summary": {...}}`` on success, ``{"error": "one line"}`` on
+    failure, and the CPU time it took (``cpu``), so the parent can write, stamp and report.
+    """
+    import resource
+
+    import torch
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0, w0 = time.process_time(), time.perf_counter()
+    threads = torch.get_num_threads()
+    # One thread per group, in a worker or not: the pool keeps the cores busy, two workers do
+    # not oversubscribe them, and a figure's floating-point results do not depend on --jobs.
+    torch.set_num_threads(1)
+    result: dict[str, Any]
+    try:
+        if kind == "model":
+            files, _ = model_artifacts(arg)
+            result = {"files": files, "summary": json.loads(files[f"models/{arg.id}/summary.json"])}
+        else:
+            result = {"files": figure_artifacts(arg)}
+    except (GenerationError, CatalogError) as exc:
+        result = {"error": str(exc)}
+    except Exception as exc:  # an unexpected bug: still one line, with where it happened
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        at = f" (at {Path(where.filename).name}:{where.lineno})"
+        if kind == "model":
+            result = {"error": f"model {arg.id!r}: {type(exc).__name__}: {exc}{at}"}
+        else:
+            result = {"error": f"figures tools/figures/{arg}.py: {type(exc).__name__}: {exc}{at}"}
+    finally:
+        torch.set_num_threads(threads)
+    result["cpu"] = round(time.process_time() - t0, 3)
+    result["seconds"] = round(time.perf_counter() - w0, 3)
+    # the process's high-water mark after this group, and whether this group raised it: the
+    # benchmark names the group that needs the most memory from these (ru_maxrss is in KiB)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_mb"] = round(rss / 1024, 1)
+    result["raised_peak"] = rss > rss0
+    return result
+
+
+def _previous_seconds(out: Path) -> dict[str, float]:
+    """How long each group took last time (to start the longest first); empty if unknown."""
+    try:
+        log = json.loads((out / "timings.json").read_text())
+        return {e["group"]: float(e.get("seconds", 0)) for e in log if e["status"] == "built"}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> int:
+    """Generate everything (or only the named ids); return the process exit code.
+
+    The groups to rebuild (models, figure modules) are independent: with ``jobs`` > 1 they are
+    built by a pool of worker processes, the longest first (by the previous run's timings, else
+    figures before models). Workers only compute; this process writes every file and stamp, one
+    group at a time as each finishes, so the output is the same whatever the order and an
+    interrupted run keeps every group already stamped.
+    """
     try:
         catalog = load()
     except CatalogError as exc:
@@ -352,63 +484,62 @@ def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stamps = Stamp(out)
     vers = versions(found)
-    failures: list[str] = []
+    failures: dict[str, str] = {}
     log: list[dict[str, Any]] = []
     summaries: dict[str, Any] = {}
+    order: list[str] = []  # every group considered, in catalog order (the report's order)
+    todo: list[tuple[str, str, Any, str]] = []  # (group, kind, model or slug, key)
 
     def wanted(name: str) -> bool:
         return only is None or name in only
 
     for model in catalog.models:
         group = f"model-{model.id}"
-        key = model_key(model, vers)
         summary_path = out / "models" / model.id / "summary.json"
         if not wanted(model.id) and not wanted(model.paper.slug):
             if summary_path.is_file():
                 summaries[model.id] = json.loads(summary_path.read_text())
             continue
-        with timed(log, group) as entry:
-            if not force and stamps.fresh(group, key, out):
-                entry["status"] = "cached"
-                summaries[model.id] = json.loads(summary_path.read_text())
-                continue
-            try:
-                files, stats = model_artifacts(model)
-            except (GenerationError, CatalogError) as exc:
-                entry["status"] = "failed"
-                failures.append(str(exc))
-                continue
-            except Exception as exc:  # an unexpected bug: still one line, with where it happened
-                entry["status"] = "failed"
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                failures.append(
-                    f"model {model.id!r}: {type(exc).__name__}: {exc} "
-                    f"(at {Path(where.filename).name}:{where.lineno})"
-                )
-                continue
-            stamps.save(group, key, emit(out, files))
-            summaries[model.id] = json.loads(files[f"models/{model.id}/summary.json"])
+        key = model_key(model, vers)
+        order.append(group)
+        if not force and stamps.fresh(group, key, out):
+            log.append({"group": group, "status": "cached", "seconds": 0.0})
+            summaries[model.id] = json.loads(summary_path.read_text())
+        else:
+            todo.append((group, "model", model, key))
 
     for slug in figure_modules():
         group = f"figures-{slug}"
         if not wanted(slug) and not wanted(group):
             continue
         key = figure_key(slug, vers)
-        with timed(log, group) as entry:
-            if not force and stamps.fresh(group, key, out):
-                entry["status"] = "cached"
-                continue
-            try:
-                files = figure_artifacts(slug)
-            except GenerationError as exc:
-                entry["status"] = "failed"
-                failures.append(str(exc))
-                continue
-            except Exception as exc:
-                entry["status"] = "failed"
-                failures.append(f"figures tools/figures/{slug}.py: {type(exc).__name__}: {exc}")
-                continue
-            stamps.save(group, key, emit(out, files))
+        order.append(group)
+        if not force and stamps.fresh(group, key, out):
+            log.append({"group": group, "status": "cached", "seconds": 0.0})
+        else:
+            todo.append((group, "figures", slug, key))
+
+    def finish(group: str, kind: str, arg: Any, key: str, res: dict[str, Any]) -> None:
+        entry = {"group": group, "status": "built"}
+        entry.update({k: res[k] for k in ("seconds", "cpu", "peak_mb", "raised_peak") if k in res})
+        log.append(entry)
+        if "error" in res:
+            entry["status"] = "failed"
+            failures[group] = res["error"]
+            return
+        stamps.save(group, key, emit(out, res["files"]))
+        if kind == "model":
+            summaries[arg.id] = res["summary"]
+
+    if todo:
+        last = _previous_seconds(out)
+        todo.sort(key=lambda t: (-last.get(t[0], 0.0), t[1] == "model"))
+        jobs = max(1, min(jobs, len(todo)))
+        if jobs == 1:
+            for group, kind, arg, key in todo:
+                finish(group, kind, arg, key, build_group(kind, arg))
+        else:
+            _run_pool(todo, jobs, finish)
 
     # catalog pages: cheap, always rewritten (unchanged content is not touched on disk)
     from tools import overview, pages, tables
@@ -437,16 +568,40 @@ def run(only: set[str] | None, force: bool, out: Path = OUT) -> int:
             files.update(overview.files(catalog, summaries, out=out))
         except ValueError as exc:  # ReaderDataError or invalid TOML: one line, others kept
             entry["status"] = "failed"
-            failures.append(f"reader pages: {exc}")
+            failures["catalog-pages"] = f"reader pages: {exc}"
         emit(out, files)
 
+    rank = {g: i for i, g in enumerate([*order, "catalog-pages"])}
+    log.sort(key=lambda e: rank[e["group"]])
     write_atomic(out / "timings.json", json.dumps(log, indent=1))
     built = sum(1 for e in log if e["status"] == "built")
     cached = sum(1 for e in log if e["status"] == "cached")
-    print(f"generated: {built} built, {cached} cached, {len(failures)} failed → {out}")
-    for msg in failures:
-        print(f"error: {msg}", file=sys.stderr)
+    workers = f" ({jobs} workers)" if jobs > 1 and todo else ""
+    print(f"generated: {built} built, {cached} cached, {len(failures)} failed{workers} → {out}")
+    for group in rank:  # failures in catalog order, whatever order they happened in
+        if group in failures:
+            print(f"error: {failures[group]}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _run_pool(todo: list[tuple[str, str, Any, str]], jobs: int, finish: Callable) -> None:
+    """Build ``todo`` in ``jobs`` spawned workers, in order; ``finish`` each group as it ends."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")  # nothing inherited; each worker imports torch once
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = {
+            pool.submit(build_group, kind, arg): (g, kind, arg, key) for g, kind, arg, key in todo
+        }
+        for fut in as_completed(futures):
+            group, kind, arg, key = futures[fut]
+            try:
+                res = fut.result()
+            except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
+                res = {"error": f"{group}: the worker process died ({exc})", "cpu": 0, "seconds": 0}
+            finish(group, kind, arg, key, res)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -459,8 +614,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="ignore the cache and rebuild")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: generated/)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=default_jobs(),
+        help="worker processes (default: the CPUs available, at most 2; 1 builds in-process)",
+    )
     args = parser.parse_args(argv)
-    return run(set(args.only) if args.only else None, args.force, args.out)
+    return run(set(args.only) if args.only else None, args.force, args.out, jobs=args.jobs)
 
 
 if __name__ == "__main__":

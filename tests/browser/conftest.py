@@ -142,8 +142,21 @@ _MATH_JS = r"""() => {
   return {count: nodes.length, errors, raw};
 }"""
 
-_DIAGRAMS_JS = r"""() => {
+# Node links point into the page (#id) or to the API page beside it (../<slug>-api/#id): the
+# target page is fetched once and parsed, and the id looked up there.
+_DIAGRAMS_JS = r"""async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const pages = {};
+  const target = async (url) => {
+    if (url.href.split('#')[0] === location.href.split('#')[0]) return document;
+    const key = url.origin + url.pathname;
+    if (!(key in pages)) {
+      const res = await fetch(key);
+      pages[key] = res.ok
+        ? new DOMParser().parseFromString(await res.text(), 'text/html') : null;
+    }
+    return pages[key];
+  };
   const out = [];
   for (const fig of document.querySelectorAll('figure.dl-diagram')) {
     const svg = fig.querySelector('svg');
@@ -151,9 +164,11 @@ _DIAGRAMS_JS = r"""() => {
     const links = [];
     for (const a of fig.querySelectorAll('a')) {
       const href = a.getAttribute('href') || a.getAttribute('xlink:href');
-      if (!href || !href.startsWith('#')) continue;
-      const id = decodeURIComponent(href.slice(1));
-      links.push({href, ok: document.getElementById(id) !== null});
+      if (!href || /^[a-z]+:/i.test(href)) continue;
+      const url = new URL(href, location.href);
+      const id = decodeURIComponent(url.hash.slice(1));
+      const doc = await target(url);
+      links.push({href, ok: !!id && doc !== null && doc.getElementById(id) !== null});
     }
     out.push({id: fig.id, svg: !!svg, width: r.width, height: r.height, links});
   }

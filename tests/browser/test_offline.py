@@ -93,6 +93,25 @@ def test_archive_is_one_folder_with_the_search_index(offline):
     assert "site-offline/assets/iframe-worker/shim.js" in names
 
 
+def test_diagram_links_reach_the_api_pages_from_disk(offline):
+    """The diagrams' raw node links are rewritten from directory URLs to the .html files."""
+    import re
+
+    checked = 0
+    for note in sorted((offline / "papers").glob("*.html")):
+        text = note.read_text(encoding="utf-8")
+        for href in re.findall(r'xlink:href="([^"#]*)#([^"]+)"', text):
+            path, frag = href
+            if not path:  # within the page (a figure's own <use> and clip paths)
+                continue
+            assert path.endswith(".html"), f"{note.name}: directory link {path}#{frag} offline"
+            target = (note.parent / path).resolve()
+            assert target.is_file(), f"{note.name}: {path} missing"
+            assert f'id="{frag}"' in target.read_text(encoding="utf-8"), f"{path}#{frag}"
+            checked += 1
+    assert checked, "no diagram link to an API page found in the offline bundle"
+
+
 def test_search_works_from_disk(offline, page):
     """Open a paper page by file://, search in Chinese, follow the first result."""
     page.goto((offline / "papers" / "resnet.html").as_uri(), wait_until="load")

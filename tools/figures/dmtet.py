@@ -122,11 +122,19 @@ def sample_mesh(verts: torch.Tensor, faces: torch.Tensor, n: int, gen: torch.Gen
     return (tri[idx] * bary[..., None]).sum(dim=1)
 
 
+def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Index of the nearest point of ``b`` for each point of ``a``, ``chunk`` rows at a time.
+
+    The full 20,000 × 20,000 distance matrix of the evaluation would hold 1.6 GB; in chunks of
+    2,048 rows it is 164 MB at most, with the same nearest neighbours.
+    """
+    return torch.cat([torch.cdist(part, b).argmin(dim=1) for part in a.split(chunk)])
+
+
 def chamfer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared Chamfer distance (§3.3 L_cd); nearest neighbours found without gradient."""
     with torch.no_grad():
-        d = torch.cdist(a, b)
-        ia, ib = d.argmin(dim=1), d.argmin(dim=0)
+        ia, ib = nearest(a, b), nearest(b, a)
     return (a - b[ia]).square().sum(-1).mean() + (b - a[ib]).square().sum(-1).mean()
 
 
