@@ -489,13 +489,15 @@ class _Units:
             if self.vis.root == "":
                 return None  # produced inside a folded run member: not drawn
             break
+        if ("in", v) in self.units:
+            return ("in", v)
         n = sum(1 for k in self.units if k[0] == "in")
         label = "输入" if n == 0 else f"输入 {n + 1}"
         if v in tr.inputs and self.vis.root == "":
             label = "输入 " + _arg_names(tr.root).get(tr.inputs.index(v), str(n + 1))
-        return self.pseudo(("in", v), label, shape_label(tr.value_shapes[v]), -2, new=("in", v))
+        return self.pseudo(("in", v), label, shape_label(tr.value_shapes[v]), -2)
 
-    def pseudo(self, key: tuple, name: str, desc: str, order: int, new: tuple = ()) -> tuple:
+    def pseudo(self, key: tuple, name: str, desc: str, order: int) -> tuple:
         if key not in self.units:
             parent = self.vis.root
             if key[0] == "param":
@@ -852,7 +854,7 @@ def _node_attrs(
     if head.kind == "io":
         attrs.update(style="rounded,filled,dashed")
     if head.key[0] == "mask":
-        attrs.update(fontsize="8", margin="0.04,0.02", height="0.2", tooltip="mask（布尔掩码）")
+        attrs.update(fontsize="9", margin="0.04,0.02", height="0.2", tooltip="mask（布尔掩码）")
     url = detail(head) if head.kind == "block" else None
     if url:
         attrs["tooltip"] += "（点击看它的结构图）"
@@ -896,12 +898,12 @@ def to_dot(
     box, which wins over the API link. ``layout`` names the figure's shape (see :func:`_shape`).
     """
     dot = graphviz.Digraph(name="G")
-    dot.attr(rankdir=rankdir, newrank="true", nodesep="0.2", ranksep="0.13",
+    dot.attr(rankdir=rankdir, newrank="true", nodesep="0.15", ranksep="0.13",
              bgcolor="transparent", fontname=FONT, fontsize="10", fontcolor=TEXT, pad="0.1",
              compound="true", forcelabels="true")  # fmt: skip
     dot.attr("node", fontname=FONT, fontsize="10", fontcolor=TEXT, color=LINE, penwidth="1",
              height="0.3", width="0.3")
-    dot.attr("edge", fontname=FONT, fontsize="8", fontcolor=TEXT, color=EDGE, arrowsize="0.6")
+    dot.attr("edge", fontname=FONT, fontsize="9", fontcolor=TEXT, color=EDGE, arrowsize="0.6")
     node_of = {key: f"n{i}" for i, group in enumerate(g.groups) for key in group}
     graphs = _cluster_graphs(g, dot, link)
     shape = _shape(g, node_of, layout or {})
