@@ -133,8 +133,8 @@ def test_unet_is_drawn_as_a_u():
 
 def test_encoder_decoder_side_by_side_with_cross_attention():
     g = _overview("transformer-base")
-    dot = diagram.to_dot(g, link=lambda c: None, mode="segments",
-                         layout=CATALOG.model("transformer-base").diagram["layout"]).source  # fmt: skip
+    layout = CATALOG.model("transformer-base").diagram["layout"]
+    dot = diagram.to_dot(g, link=lambda c: None, mode="segments", layout=layout).source
     assert "交叉注意力" in dot and "rank=same" in dot
 
 

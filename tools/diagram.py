@@ -209,6 +209,7 @@ class Graph:
     parent_of: dict[str, str]  # cluster path -> parent cluster path
     root: str = ""
     unused: dict[str, int] = dataclasses.field(default_factory=dict)  # parameters no box uses
+    tight: bool = False  # boxes packed closer side by side (set by :func:`fit` as a last resort)
 
 
 # ── stage 1: runs of identical siblings ──────────────────────────────────────────────────
@@ -292,9 +293,11 @@ class Visibility:
         self.hidden = {m for members in self.run_of.values() for m in members[1:]}
 
     def under(self, path: str) -> bool:
+        """Whether ``path`` lies inside the diagram's root."""
         return _under(path, self.root)
 
     def is_hidden(self, path: str) -> bool:
+        """Whether ``path`` is (inside) a folded member of a run."""
         return any(path == h or path.startswith(h + ".") for h in self.hidden)
 
     def level(self, path: str) -> int:
@@ -308,6 +311,7 @@ class Visibility:
         )
 
     def expanded(self, path: str) -> bool:
+        """Whether ``path`` is drawn as a cluster rather than one box."""
         mod = self.modules[path]
         if path == self.root:
             return True
@@ -316,6 +320,7 @@ class Visibility:
         return isinstance(mod, _CONTAINERS) or self.level(path) <= self.depth
 
     def nearest_expanded(self, path: str) -> str:
+        """The cluster a box for ``path`` sits in."""
         while path and path != self.root:
             path = path.rpartition(".")[0] if "." in path else ""
             if path == self.root or (self.under(path) and self.expanded(path)):
@@ -323,14 +328,18 @@ class Visibility:
         return self.root
 
     def twins(self, path: str) -> list[str]:
-        """The modules a drawn module stands for: itself, or its counterpart in every folded
-        member of the runs around it."""
+        """The modules a drawn module stands for.
+
+        Itself, or its counterpart in every folded member of the runs around it.
+        """
         out = [path]
         for first, members in self.run_of.items():
             if len(members) > 1:
-                out = [
-                    m + p[len(first) :] for p in out for m in members
-                ] if any(p == first or p.startswith(first + ".") for p in out) else out
+                out = (
+                    [m + p[len(first) :] for p in out for m in members]
+                    if any(p == first or p.startswith(first + ".") for p in out)
+                    else out
+                )
         return out
 
 
@@ -384,8 +393,10 @@ def fold_values(tr: Trace, run_of: dict[str, list[str]]) -> Values:
                     mask_root[o] = from_mask[0]
             continue
         bool_out = all(dtype.get(o) == "bool" for o in op.outputs)
-        if ins and (bool_out and all(dtype.get(v) != "float" or v in mask_root for v in ins)
-                    or all(v in mask_root for v in ins)):
+        if ins and (
+            (bool_out and all(dtype.get(v) != "float" or v in mask_root for v in ins))
+            or all(v in mask_root for v in ins)
+        ):
             for o in op.outputs:
                 mask_root[o] = from_mask[0] if from_mask else op.outputs[0]
     return Values(through, mask_root)
@@ -544,8 +555,15 @@ def make_edges(tr: Trace, mk: _Units) -> dict[tuple[tuple, tuple], tuple[int, ..
     for j, v in enumerate(outs):
         src = mk.source_of(v)
         key = ("out", j)
-        mk.units[key] = Unit(key, "输出" if len(outs) == 1 else f"输出 {j + 1}", "output", "io",
-                             shape_label(tr.value_shapes[v]), order=10**9 + j, parent=root)
+        mk.units[key] = Unit(
+            key,
+            "输出" if len(outs) == 1 else f"输出 {j + 1}",
+            "output",
+            "io",
+            shape_label(tr.value_shapes[v]),
+            order=10**9 + j,
+            parent=root,
+        )
         if src is not None:
             edges[(src, key)] = tr.value_shapes[v]
     _drop_dead_ends(mk.units, edges)
@@ -566,8 +584,11 @@ def _drop_dead_ends(units: dict[tuple, Unit], edges: dict) -> None:
 
 
 def skip_edges(units: dict[tuple, Unit], edges: dict) -> set[tuple[tuple, tuple]]:
-    """Among the inputs of a merge, the shallower ones that fork from (or feed) the deepest
-    input's branch are shortcuts; two independent inputs are not."""
+    """The shortcut edges into merges.
+
+    Among the inputs of a merge, the shallower ones that fork from (or feed) the deepest input's
+    branch are shortcuts; two independent inputs are not.
+    """
     preds: dict[tuple, list[tuple]] = {}
     for s, d in edges:
         preds.setdefault(d, []).append(s)
@@ -604,10 +625,13 @@ def _upstream(preds: dict[tuple, list[tuple]], a: tuple) -> set[tuple]:
 
 
 def count_params(tr: Trace, vis: Visibility, units: dict[tuple, Unit]) -> dict[str, int]:
-    """Set each box's ``params`` and ``shared``: a tensor used by several boxes (tied weights,
-    a module called twice) is counted by the first and named as shared on the others.
+    """Stage *parameters*: set each box's ``params`` and ``shared``.
 
-    Returns the parameters under the root that no box uses (not run by the example input)."""
+    A tensor used by several boxes (tied weights, a module called twice) is counted by the first
+    and named as shared on the others.
+
+    Returns the parameters under the root that no box uses (not run by the example input).
+    """
     owner: dict[int, str] = {}
     for name, p in tr.root.named_parameters(remove_duplicate=False):
         owner.setdefault(id(p), name)
@@ -788,7 +812,9 @@ def _label(units: list[Unit], mode: str, one_line: bool = False) -> str:
         return f"<{_esc(head.name)}>"
     title = _esc(head.title or head.name)
     if one_line:  # a stage of a U-Net: name and size on one line (the class is in the tooltip)
-        return f'<<B>{title}</B><FONT POINT-SIZE="9"> {_esc(" · ".join(_param_text(units)))}</FONT>>'
+        return (
+            f'<<B>{title}</B><FONT POINT-SIZE="9"> {_esc(" · ".join(_param_text(units)))}</FONT>>'
+        )
     lines: list[str] = []  # small-print lines (escaped)
     if len(units) > 1 and head.kind == "merge":
         title += f'<FONT POINT-SIZE="9"> → {_esc(" → ".join(u.name for u in units[1:]))}</FONT>'
@@ -898,11 +924,19 @@ def to_dot(
     box, which wins over the API link. ``layout`` names the figure's shape (see :func:`_shape`).
     """
     dot = graphviz.Digraph(name="G")
-    dot.attr(rankdir=rankdir, newrank="true", nodesep="0.15", ranksep="0.13",
+    dot.attr(rankdir=rankdir, newrank="true", nodesep="0.04" if g.tight else "0.15", ranksep="0.13",
              bgcolor="transparent", fontname=FONT, fontsize="10", fontcolor=TEXT, pad="0.1",
              compound="true", forcelabels="true")  # fmt: skip
-    dot.attr("node", fontname=FONT, fontsize="10", fontcolor=TEXT, color=LINE, penwidth="1",
-             height="0.3", width="0.3")
+    dot.attr(
+        "node",
+        fontname=FONT,
+        fontsize="10",
+        fontcolor=TEXT,
+        color=LINE,
+        penwidth="1",
+        height="0.3",
+        width="0.3",
+    )
     dot.attr("edge", fontname=FONT, fontsize="9", fontcolor=TEXT, color=EDGE, arrowsize="0.6")
     node_of = {key: f"n{i}" for i, group in enumerate(g.groups) for key in group}
     graphs = _cluster_graphs(g, dot, link)
@@ -953,9 +987,12 @@ class _Shape:
 
 
 def _shape(g: Graph, node_of: dict[tuple, str], layout: dict[str, str]) -> _Shape:
-    """Layout hints. ``kind = "unet"``: everything after ``middle`` rises again, each skip
+    """Layout hints for the figure's shape.
+
+    ``kind = "unet"``: everything after ``middle`` rises again, each skip
     concatenation sits on the row of the encoder stage that feeds it — a U — and what is computed
-    before the first ``down`` stage without leading to it (the conditioning) is a side input."""
+    before the first ``down`` stage without leading to it (the conditioning) is a side input.
+    """
     if layout.get("kind") == "encdec":
         return _side_by_side(g, node_of, layout)
     if layout.get("kind") != "unet":
@@ -996,13 +1033,17 @@ def _shape(g: Graph, node_of: dict[tuple, str], layout: dict[str, str]) -> _Shap
 
 
 def _side_by_side(g: Graph, node_of: dict[tuple, str], layout: dict[str, str]) -> _Shape:
-    """``kind = "encdec"`` (the Transformer's Fig. 1): the ``left`` and ``right`` stacks side by
-    side, row by row; the two calls of a shared module (the embedding) on one row."""
+    """Layout of an encoder–decoder (``kind = "encdec"``, the Transformer's Fig. 1).
+
+    The ``left`` and ``right`` stacks side by side, row by row; the two calls of a shared module
+    (the embedding) on one row.
+    """
+
     def stack(path: str) -> list[str]:
         units = sorted((u for u in g.units.values() if _under(u.path, path)), key=lambda u: u.order)
         return list(dict.fromkeys(node_of[u.key] for u in units))
 
-    rows = [list(pair) for pair in zip(stack(layout["left"]), stack(layout["right"]))]
+    rows = [list(pair) for pair in zip(stack(layout["left"]), stack(layout["right"]), strict=False)]
     calls: dict[str, list[str]] = {}
     for k, u in sorted(g.units.items(), key=lambda kv: kv[1].order):
         if k[0] in ("mod", "in"):
@@ -1031,11 +1072,11 @@ def _dot_edges(
         side = a in shape.side_ext and b not in shape.side_ext
         inside = _under(g.units[src].parent, parent)
         if (len({d for d, _ in fans}) >= 3 or side) and parent in g.clusters and not inside:
-            if b != fans[0][0] or side and parent != shape.label_at:
+            if b != fans[0][0] or (side and parent != shape.label_at):
                 continue  # one edge per cluster; from the side input, one edge in all
             text = f" {shape_label(shp)} → {'所有阶段' if side else '各方框'} "
             attrs = {"xlabel": text, "style": "dotted",
-                     "constraint": "false", "lhead": f"cluster_{_cluster_index(g, parent)}"}  # fmt: skip
+                     "constraint": "false", "lhead": _cluster_name(g, parent)}  # fmt: skip
         if is_skip:
             attrs.update(color=SKIP, penwidth="1.4", style="dashed", fontcolor=SKIP)
         if (a, b) in shape.cross:
@@ -1053,15 +1094,15 @@ def _dot_edges(
     return out
 
 
-def _cluster_index(g: Graph, path: str) -> int:
-    return 1 + list(g.clusters).index(path)
+def _cluster_name(g: Graph, path: str) -> str:
+    return f"cluster_{1 + list(g.clusters).index(path)}"
 
 
 # ── size budget ─────────────────────────────────────────────────────────────────────────────
 
 # The content column of a page at a 1280×1000 window (Material, both sidebars shown), measured in
 # Chromium (tests/browser checks it); a diagram wider than its natural size is shrunk to it.
-COLUMN_PX = 680
+COLUMN_PX = 688
 MAX_HEIGHT_PX = 1600
 MIN_TEXT_PX = 10.0
 _MAX_BOXES = 160  # a candidate with more boxes cannot fit; it is not even laid out
@@ -1076,12 +1117,15 @@ class Size:
     text: float
 
     def fits(self) -> bool:
+        """Within the budget: at most 1,600 px tall, text at least 10 px."""
         return self.height <= MAX_HEIGHT_PX and self.text >= MIN_TEXT_PX
 
 
 def rendered_size(svg: str, column: float = COLUMN_PX) -> Size:
-    """The rendered size of Graphviz's SVG (``width``/``height`` in pt) in a column ``column`` px
-    wide: drawn at its natural size (1 pt = 4/3 px) unless wider than the column."""
+    """The rendered size of Graphviz's SVG (``width``/``height`` in pt) in the column.
+
+    A diagram is drawn at its natural size (1 pt = 4/3 px) unless wider than the column.
+    """
     m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
     if not m:
         raise ValueError("not a Graphviz SVG: no width/height in pt")
@@ -1104,28 +1148,34 @@ def fit(
 ) -> tuple[Graph, str, Size]:
     """The most detailed (depth, merge) whose drawing keeps the size budget: graph, mode, size.
 
-    When nothing fits, the last (smallest) candidate is returned; its ``Size`` says so.
+    When nothing fits, the candidate with the largest text is returned; its ``Size`` says so.
     """
     best = None
-    for d, m in candidates(depth, merge):
-        g = build(tr, root=root, depth=d, merge=m, **kw)
-        if len(g.groups) > _MAX_BOXES:
-            continue
-        raw = to_dot(g, link=lambda c: None, mode=m, layout=layout).pipe(
-            format="svg", encoding="utf-8"
-        )
-        best = (g, m, rendered_size(raw))
-        if best[2].fits():
-            return best
+    for tight in (False, True):  # then the same candidates with boxes packed closer
+        for d, m in candidates(depth, merge):
+            g = build(tr, root=root, depth=d, merge=m, **kw)
+            if len(g.groups) > _MAX_BOXES:
+                continue
+            g.tight = tight
+            raw = to_dot(g, link=lambda c: None, mode=m, layout=layout).pipe(
+                format="svg", encoding="utf-8"
+            )
+            size = rendered_size(raw)
+            if best is None or size.text > best[2].text:
+                best = (g, m, size)
+            if size.fits():
+                return g, m, size
     if best is None:
         raise ValueError(f"no drawing of {root or 'the model'} has at most {_MAX_BOXES} boxes")
     return best
 
 
 def signature(module: nn.Module) -> tuple:
-    """The structure of a module (class names, child names), sizes ignored; a wrapper with a
-    single child has its child's signature. Collapsed boxes with one signature share a detail
-    diagram."""
+    """The structure of a module (class names, child names), sizes ignored.
+
+    A wrapper with a single child has its child's signature. Collapsed boxes with one signature
+    share a detail diagram.
+    """
     kids = [(n, signature(c)) for n, c in module.named_children()]
     if len(kids) == 1 and not is_leaf(module):
         return kids[0][1]
@@ -1134,6 +1184,14 @@ def signature(module: nn.Module) -> tuple:
 
 _TAG = re.compile(r"<(polygon|path|ellipse|text|polyline|rect)\b([^>]*?)(/?)>")
 _COLOR_ATTR = re.compile(r'\s(fill|stroke)="(#[0-9a-fA-F]{6})"')
+
+
+_NUM = re.compile(r"-?\d+\.\d+")
+
+
+def _round(m: re.Match) -> str:
+    text = f"{float(m.group(0)):.1f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def themable_svg(svg: str, prefix: str) -> str:
@@ -1157,13 +1215,22 @@ def themable_svg(svg: str, prefix: str) -> str:
 
     svg = _TAG.sub(tag, svg)
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r"<title>[^<]*</title>\n?", "", svg, count=1)  # the graph's own title
+    svg = re.sub(r"<title>[^<]*</title>\n?", "", svg)  # Graphviz's own ids ("n12", "n1->n2")
+    svg = re.sub(  # coordinates to 0.1 pt (a tenth of a pixel at most): a third less text
+        r'\b(d|points|x|y|cx|cy|rx|ry)="([^"]*)"',
+        lambda a: f'{a.group(1)}="{_NUM.sub(_round, a.group(2))}"',
+        svg,
+    )
+    svg = svg.replace(f' font-family="{FONT}"', "")  # inherited from the <svg> element
+    svg = svg.replace(f' style="fill:var(--dl-text,{TEXT})">', ">")  # so is the text colour
     m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
     if m:
         w = math.ceil(float(m.group(1)) * 4 / 3)
         svg = svg.replace(
             m.group(0),
-            f'<svg role="img" class="dl-svg" style="max-width:{w}px" width="100%"',
+            f'<svg role="img" class="dl-svg" style="max-width:{w}px;fill:var(--dl-text,{TEXT})" '
+            'width="100%" '
+            f'font-family="{FONT}"',
             1,
         )
         svg = re.sub(r'\s*height="[\d.]+pt"', "", svg, count=1) if "height=" in svg[:300] else svg

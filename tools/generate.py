@@ -146,7 +146,7 @@ def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
     """Build, trace and measure one model; return {relative path: text} and its stats."""
     import torch
 
-    from tools import diagram, tables
+    from tools import tables
     from tools.trace import trace
 
     torch.manual_seed(0)
@@ -209,8 +209,11 @@ class View:
 
 
 class Drill:
-    """Drill-down: a collapsed box links to a detail diagram of a module with its structure —
-    a catalog block included on the paper's page, or one drawn under the diagram that needs it."""
+    """Drill-down: a collapsed box links to a detail diagram of a module with its structure.
+
+    That is a catalog block included on the paper's page, or one drawn under the diagram that
+    needs it (at most ``MAX_DETAILS``).
+    """
 
     def __init__(self, model: Model, tr: Any, known: dict[tuple, str]) -> None:
         self.model, self.tr, self.known = model, tr, dict(known)
@@ -218,6 +221,7 @@ class Drill:
         self.queue: list[View] = []
 
     def detail(self, unit: Any) -> str | None:
+        """The anchor of the detail diagram of a collapsed box (queued to be drawn if new)."""
         from tools import diagram
 
         mod = self.modules.get(unit.path)
@@ -274,9 +278,7 @@ def diagram_files(model: Model, tr: Any, link: Callable[[type], str | None]) -> 
     return files
 
 
-def render_view(
-    model: Model, tr: Any, view: View, link: Callable, drill: Drill
-) -> tuple[str, str]:
+def render_view(model: Model, tr: Any, view: View, link: Callable, drill: Drill) -> tuple[str, str]:
     """One diagram, fitted to the budget (a too-large one raises), as a <figure> and legend."""
     from tools import diagram
 
