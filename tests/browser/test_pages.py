@@ -58,6 +58,20 @@ def test_diagrams_visible_and_linked(facts, path):
 
 
 @by_page
+def test_diagrams_keep_the_size_budget(facts, path):
+    """At 1280×1000 every diagram is at most 1,600 px tall and its text at least 10 px:
+    a model too large for that is drawn one level up, with drill-down to detail diagrams."""
+    if not facts.diagrams:
+        pytest.skip("no generated diagram on this page")
+    over = [
+        f"{d['id']}: {d['height']:.0f} px tall, text {d['text']:.1f} px"
+        for d in facts.diagrams
+        if d["height"] > 1600 or d["text"] < 10
+    ]
+    assert not over, "\n".join(over)
+
+
+@by_page
 def test_dark_mode_changes_diagram_palette(facts, path):
     if not facts.diagrams:
         pytest.skip("no generated diagram on this page")
