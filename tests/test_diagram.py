@@ -206,7 +206,8 @@ def test_drill_down_links_resolve_on_the_page():
 
 def test_page_size_stays_small():
     files = _files("unclip-decoder")
-    assert sum(len(t.encode()) for p, t in files.items() if p.endswith(".md")) < 250_000
+    # all of the decoder's diagrams (the U, its details, two blocks): was 1 MB for the U alone
+    assert sum(len(t.encode()) for p, t in files.items() if p.endswith(".md")) < 300_000
 
 
 # ── the pipeline stays readable ───────────────────────────────────────────────────────────

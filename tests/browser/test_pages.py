@@ -9,7 +9,7 @@ import difflib
 
 import pytest
 
-from .conftest import ROOT, page_id, site_pages
+from .conftest import ROOT, SITE, page_id, site_pages
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +69,12 @@ def test_diagrams_keep_the_size_budget(facts, path):
         if d["height"] > 1600 or d["text"] < 10
     ]
     assert not over, "\n".join(over)
+
+
+def test_biggest_model_page_stays_small():
+    """The DALL·E 2 page (three models, the 3.5 B-parameter U-Net among them) under 400 KB."""
+    page = SITE / "papers" / "dalle2" / "index.html"
+    assert page.stat().st_size < 400_000
 
 
 @by_page
