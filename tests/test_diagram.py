@@ -178,7 +178,7 @@ def _figures(text):
 
 
 def _inline_size(svg):
-    w_px = float(re.search(r"max-width:(\d+)px", svg).group(1))
+    w_px = float(re.search(r'<svg[^>]* width="(\d+)"', svg).group(1))
     _, _, w, h = map(float, re.search(r'viewBox="([^"]+)"', svg).group(1).split())
     return diagram.rendered_size(f'<svg width="{w_px * 3 / 4}pt" height="{h * w_px * 3 / 4 / w}pt">'
                                  + svg)  # fmt: skip

@@ -1228,8 +1228,10 @@ def themable_svg(svg: str, prefix: str) -> str:
         w = math.ceil(float(m.group(1)) * 4 / 3)
         svg = svg.replace(
             m.group(0),
-            f'<svg role="img" class="dl-svg" style="max-width:{w}px;fill:var(--dl-text,{TEXT})" '
-            'width="100%" '
+            # natural width, shrunk to the column (max-width); a figure sized to its content
+            # (Material's fit-content) would otherwise take its width from the caption
+            f'<svg role="img" class="dl-svg" width="{w}" '
+            f'style="max-width:100%;fill:var(--dl-text,{TEXT})" '
             f'font-family="{FONT}"',
             1,
         )
