@@ -1080,8 +1080,9 @@ def _dot_edges(
         if is_skip:
             attrs.update(color=SKIP, penwidth="1.4", style="dashed", fontcolor=SKIP)
         if (a, b) in shape.cross:
-            attrs.update(xlabel=f" {shape_label(shp)}：交叉注意力的 K、V ", constraint="false",
-                         penwidth="1.6")  # fmt: skip
+            # a label (not an xlabel) on the flat edge: Graphviz makes room for it between stacks
+            attrs.update(label=f"{shape_label(shp)}\n交叉注意力的 K、V", xlabel="",
+                         constraint="false", penwidth="1.6")  # fmt: skip
         if g.units[src].key[0] == "mask":
             attrs.update(style="dotted", xlabel="")
         flat = any(a in row and b in row for row in shape.same_rank)
