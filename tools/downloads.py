@@ -27,8 +27,14 @@ from tools.catalog import Model
 
 FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
 _VAR = re.compile(r"var\(--[\w-]+,\s*(#[0-9a-fA-F]{3,8}|[a-zA-Z]+)\s*\)")
-_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _DIAGRAM = re.compile(r"^models/(?P<id>[^/]+)/(?P<name>.+)\.md$")
+_RAW = re.compile(r"^models/(?P<id>[^/]+)/(?P<name>.+)\.svg$")
+#: a diagram as tools/generate.py writes it: the <figure> and its legend line
+_FIGURE = re.compile(
+    r'<figure class="dl-diagram" id="(?P<anchor>[^"]+)".*?</figure>\n\n'
+    r'<div class="dl-legend">.*?</div>\n',
+    re.S,
+)
 HEADER = ("层级", "层（代码中的名字）", "类型", "输出形状", "参数量", "MACs")
 
 
@@ -149,18 +155,28 @@ def add_downloads(model: Model, files: dict[str, str]) -> dict[str, str]:
     out = dict(files)
     page = model.paper.page
     source = f"由 tools/generate.py 从 {model.paper.module} 生成（深度学习论文学习）"
-    for rel, text in files.items():
-        m = _DIAGRAM.match(rel)
-        if not m or m.group("id") != model.id or "<svg" not in text:
-            continue
-        name = m.group("name")
-        raw = files.get(f"models/{model.id}/{name}.svg") or _SVG.search(text).group(0)
-        caption = re.search(r"<figcaption>([^<（]*)", text)
+    svgs = {  # a figure's id → the raw SVG drawn for it (overview, blocks, drill-down details)
+        f"{model.id}-{m.group('name').replace('/', '-')}": rel
+        for rel in files
+        if (m := _RAW.match(rel)) and m.group("id") == model.id
+    }
+
+    def with_link(fig: re.Match) -> str:
+        rel = svgs.get(fig.group("anchor"))
+        if rel is None:
+            return fig.group(0)
+        name = rel.removeprefix(f"models/{model.id}/").removesuffix(".svg")
+        caption = re.search(r"<figcaption>([^<（]*)", fig.group(0))
         title = f"{caption.group(1).strip() if caption else model.name}，{source}"
         target = f"downloads/{model.id}/{name}.svg"
-        out[target] = standalone_svg(raw, title)
+        out[target] = standalone_svg(files[rel], title)
         save_as = f"{model.id}-{name.replace('/', '-')}.svg"
-        out[rel] = text.rstrip("\n") + "\n\n" + _link_line([("SVG", target, save_as)], page)
+        return f"{fig.group(0)}\n{_link_line([('SVG', target, save_as)], page)}\n"
+
+    for rel, text in files.items():
+        m = _DIAGRAM.match(rel)
+        if m and m.group("id") == model.id and "<svg" in text:
+            out[rel] = _FIGURE.sub(with_link, text)  # one download line under each figure
     params = files.get(f"models/{model.id}/params.md")
     if params:
         rows = table_rows(params)

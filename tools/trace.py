@@ -67,6 +67,7 @@ class Trace:
     value_shapes: dict[int, tuple[int, ...]]
     param_sources: dict[int, str]  # value id -> parameter name, for parameters used directly
     producer: dict[int, int]  # value id -> op index
+    value_dtypes: dict[int, str] = dataclasses.field(default_factory=dict)  # "float"/"int"/"bool"
 
     def modules(self) -> dict[str, nn.Module]:
         """Every submodule by path ("" for the root)."""
@@ -81,6 +82,17 @@ def is_leaf(module: nn.Module) -> bool:
     ):
         return True
     return next(module.children(), None) is None
+
+
+# Ops that may return their input object itself (``x.contiguous()`` on a contiguous tensor).
+_PASS_THROUGH = {"contiguous", "to", "float", "double", "half", "type", "type_as", "detach"}
+
+
+def _dtype_class(t: torch.Tensor) -> str:
+    """``bool``, ``int`` or ``float`` (complex counts as float): masks are told apart by it."""
+    if t.dtype == torch.bool:
+        return "bool"
+    return "float" if t.is_floating_point() or t.is_complex() else "int"
 
 
 def _tensors(obj: Any) -> list[torch.Tensor]:
@@ -123,6 +135,7 @@ class _Recorder(TorchFunctionMode):
         self.values: dict[int, int] = {}  # id(tensor) -> value id
         self.keep: list[torch.Tensor] = []  # keeps traced tensors alive so ids stay unique
         self.value_shapes: dict[int, tuple[int, ...]] = {}
+        self.value_dtypes: dict[int, str] = {}
         self.param_sources: dict[int, str] = {}
         self.producer: dict[int, int] = {}
         self.ops: list[Op] = []
@@ -138,6 +151,7 @@ class _Recorder(TorchFunctionMode):
         self.values[id(t)] = vid
         self.keep.append(t)
         self.value_shapes[vid] = tuple(t.shape)
+        self.value_dtypes[vid] = _dtype_class(t)
         return vid
 
     def read(self, objs: Any) -> list[int]:
@@ -155,6 +169,10 @@ class _Recorder(TorchFunctionMode):
         outs = _tensors(out)
         if not outs:
             return
+        if (isinstance(module, nn.Identity) or name in _PASS_THROUGH) and all(
+            self.values.get(id(t)) in inputs for t in outs
+        ):
+            return  # handed its input back unchanged: the value keeps its producer
         op = Op(len(self.ops), name, module, tuple(self.stack), inputs, [], [])
         for t in outs:
             vid = self.new_value(t)
@@ -247,4 +265,5 @@ def trace(model: nn.Module, inputs: tuple[Any, ...]) -> Trace:
         value_shapes=rec.value_shapes,
         param_sources=rec.param_sources,
         producer=rec.producer,
+        value_dtypes=rec.value_dtypes,
     )

@@ -170,7 +170,13 @@ _DIAGRAMS_JS = r"""async () => {
       const doc = await target(url);
       links.push({href, ok: !!id && doc !== null && doc.getElementById(id) !== null});
     }
-    out.push({id: fig.id, svg: !!svg, width: r.width, height: r.height, links});
+    let text = Infinity;  // smallest rendered font size in px (font-size × the SVG's scale)
+    for (const t of svg ? svg.querySelectorAll('text') : []) {
+      const m = t.getScreenCTM();
+      const size = parseFloat(getComputedStyle(t).fontSize);
+      if (m && size) text = Math.min(text, size * Math.hypot(m.a, m.b));
+    }
+    out.push({id: fig.id, svg: !!svg, width: r.width, height: r.height, text, links});
   }
   return out;
 }"""

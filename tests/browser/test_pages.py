@@ -6,10 +6,11 @@ Each page is loaded once (see ``conftest.inspect``); the tests below check what 
 from __future__ import annotations
 
 import difflib
+import re
 
 import pytest
 
-from .conftest import ROOT, page_id, site_pages
+from .conftest import ROOT, SITE, page_id, site_pages
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +59,39 @@ def test_diagrams_visible_and_linked(facts, path):
         if not any(d["links"] for d in facts.diagrams):
             problems.append("no diagram on this page links to the API reference")
     assert not problems, "\n".join(problems)
+
+
+@by_page
+def test_diagrams_keep_the_size_budget(facts, path):
+    """At 1280×1000 every diagram is at most 1,600 px tall and its text at least 10 px:
+    a model too large for that is drawn one level up, with drill-down to detail diagrams."""
+    if not facts.diagrams:
+        pytest.skip("no generated diagram on this page")
+    over = [
+        f"{d['id']}: {d['height']:.0f} px tall, text {d['text']:.1f} px"
+        for d in facts.diagrams
+        if d["height"] > 1600 or d["text"] < 10
+    ]
+    assert not over, "\n".join(over)
+
+
+def test_biggest_model_page_diagrams_stay_small():
+    """The DALL·E 2 page's eleven diagrams together under 350 KB (the U-Net alone was 821 KB)."""
+    html = (SITE / "papers" / "dalle2" / "index.html").read_text(encoding="utf-8")
+    figures = re.findall(r'<figure class="dl-diagram".*?</figure>', html, flags=re.S)
+    assert len(figures) >= 8
+    assert sum(len(f.encode()) for f in figures) < 350_000
+
+
+@pytest.mark.xfail(
+    reason="diagrams are 306 KB of 854 KB; the API reference and code blocks make the rest "
+    "(issue 10 target; the per-paper API reference pages move most of it off the page)",
+    strict=False,
+)
+def test_biggest_model_page_stays_small():
+    """The DALL·E 2 page (three models, the 3.5 B-parameter U-Net among them) under 400 KB."""
+    page = SITE / "papers" / "dalle2" / "index.html"
+    assert page.stat().st_size < 400_000
 
 
 @by_page
