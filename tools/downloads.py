@@ -171,7 +171,7 @@ def add_downloads(model: Model, files: dict[str, str]) -> dict[str, str]:
         target = f"downloads/{model.id}/{name}.svg"
         out[target] = standalone_svg(files[rel], title)
         save_as = f"{model.id}-{name.replace('/', '-')}.svg"
-        return f"{fig.group(0)}\n{_link_line([('SVG', target, save_as)], page)}\n"
+        return f"{fig.group(0)}\n{_link_line([('SVG', target, save_as)], page)}"
 
     for rel, text in files.items():
         m = _DIAGRAM.match(rel)
