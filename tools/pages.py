@@ -348,6 +348,8 @@ def tests_list(slug: str, tests_dir: Path | None = None) -> str:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ").strip()
-            rows.append(f"    - `{node.name}`" + (f"：{doc}" if doc else ""))
-    title = f"`tests/test_{slug}.py` 中的全部 {len(rows)} 个测试（英文为测试自己的说明）"
-    return "\n".join([f'??? note "{title}"', "", *rows]) + "\n"
+            rows.append(f"- `{node.name}`" + (f"：{doc}" if doc else ""))
+    title = f"<code>tests/test_{slug}.py</code> 中的全部 {len(rows)} 个测试（英文为测试自己的说明）"
+    # raw <details> so that it can carry data-search-exclude: test names are not search terms
+    opening = '<details class="note" data-search-exclude markdown>'
+    return "\n".join([opening, f"<summary>{title}</summary>", "", *rows, "", "</details>"]) + "\n"
