@@ -98,6 +98,18 @@ def test_search_index_is_utf8_without_full_source_code(tmp_path):
     assert js == "var __index = " + raw
 
 
+def test_search_index_drops_only_redundant_word_breaks(tmp_path):
+    """A U+200B between two Han words is a token boundary and stays; one beside a separator goes."""
+    zw = "\u200b"
+    text = f"<p>{zw}残差{zw}学习{zw}{zw}是{zw} ResNet {zw}的{zw}核心{zw}，{zw}见{zw}图</p>"
+    (tmp_path / "search").mkdir()
+    index = tmp_path / "search" / "search_index.json"
+    index.write_text(json.dumps({"docs": [{"location": "a/", "title": "t", "text": text}]}))
+    site_build.compact_search_index(tmp_path)
+    out = json.loads(index.read_text(encoding="utf-8"))["docs"][0]["text"]
+    assert out == f"<p>残差{zw}学习{zw}是 ResNet 的{zw}核心，见{zw}图</p>"
+
+
 def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
     code = (
         '<pre><span></span><code><span class="k">def</span><span class="w"> </span>'

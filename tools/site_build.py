@@ -116,13 +116,23 @@ API_PAGE = "-api/"
 _PRE = re.compile(r"<pre>.*?</pre>", re.S)
 
 
+# jieba's word breaks (U+200B, 3 bytes in UTF-8; about 60,000 of them) that touch a character
+# the search separator of mkdocs.yml splits on anyway (whitespace, punctuation, < >) or another
+# break change no token: leaving them out keeps the same words in 8 % fewer bytes.
+_SEPARATOR_CHARS = r"\s\u3000\-_,:;!?=\[\]()<>\"`/|、。，．？！；：（）《》【】「」“”‘’…·"
+_REDUNDANT_ZWSP = re.compile(
+    rf"(?<=[{_SEPARATOR_CHARS}])\u200b|\u200b(?=[{_SEPARATOR_CHARS}]|\u200b)"
+)
+
+
 def compact_search_index(site: Path) -> tuple[int, int]:
     r"""Rewrite the search index of a built site smaller; return its size before and after.
 
     The index is the same JSON for Material's search (same entries, same order), written as
     UTF-8 rather than ``\uXXXX`` escapes; the code blocks (``<pre>``) of the full-source
     sections are left out, since every part a reader looks for is also shown, and indexed, in a
-    snippet section of the same page, and so are the signature blocks of the API pages.
+    snippet section of the same page, and so are the signature blocks of the API pages; word
+    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``).
     ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
     """
     path = site / "search" / "search_index.json"
@@ -134,6 +144,7 @@ def compact_search_index(site: Path) -> tuple[int, int]:
         where = doc.get("location", "")
         if where.endswith(f"#{FULL_SOURCE_SECTION}") or where.split("#")[0].endswith(API_PAGE):
             doc["text"] = _PRE.sub("", doc.get("text", "")).strip()
+        doc["text"] = _REDUNDANT_ZWSP.sub("", doc.get("text", ""))
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.write_text(text, encoding="utf-8")
     js = path.with_suffix(".js")
