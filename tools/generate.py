@@ -343,13 +343,17 @@ def render_view(model: Model, tr: Any, view: View, link: Callable, drill: Drill)
     raw, inline = diagram.render(dot, view.anchor)
     kinds = {u.kind for grp in g.groups for u in (g.units[k] for k in grp)}
     size_attr = f'data-height="{size.height:.0f}" data-text="{size.text:.1f}"'
+    root = tr.modules().get(view.root)
+    api = link(type(root)) if root is not None else None
+    api_ref = f'；<a href="{api}">{type(root).__name__} 的 API 参考</a>' if api else ""
     unused = "".join(
         f"；<code>{name}</code>（{n:,} 个参数）在示例输入下没有用到" for name, n in g.unused.items()
     )
     return (
         f'<figure class="dl-diagram" id="{view.anchor}" {size_attr} data-search-exclude>\n{inline}'
         f"<figcaption>{view.caption}（由 <code>tools/generate.py</code> 从 "
-        f"<code>{model.paper.module}</code> 生成；点击方框跳到它的结构图或 API 参考{unused}）"
+        f"<code>{model.paper.module}</code> 生成；点击方框跳到它的结构图或 API 参考"
+        f"{api_ref}{unused}）"
         "</figcaption>\n"
         f"</figure>\n\n{diagram.legend(kinds)}\n\n"
     ), raw
