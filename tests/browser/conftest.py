@@ -164,8 +164,9 @@ _DIAGRAMS_JS = r"""async () => {
     const links = [];
     for (const a of fig.querySelectorAll('a')) {
       const href = a.getAttribute('href') || a.getAttribute('xlink:href');
-      if (!href || /^[a-z]+:/i.test(href)) continue;
-      const url = new URL(href, location.href);
+      if (!href) continue;
+      const url = new URL(href, location.href);  // Material makes HTML links absolute
+      if (url.origin !== location.origin) continue;
       const id = decodeURIComponent(url.hash.slice(1));
       const doc = await target(url);
       links.push({href, ok: !!id && doc !== null && doc.getElementById(id) !== null});
