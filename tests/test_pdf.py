@@ -33,7 +33,9 @@ FORMULAS = {
     "transformer": [
         r"LayerNorm\(x \+ Dropout\(Sublayer\(x\)\)\)",
         r"FFN\(x\) = max\(0, xW1 \+ b1 \) W2 \+ b2",
-        r"softmax\(QK ⊤ / dk \) V",  # the root sign is drawn (KaTeX's SVG), not a glyph
+        # Eq. (3): superscripts come out as their own runs (the minus sign is U+2212)
+        r"lrate = d−0\.5",
+        r"step_num ⋅ warmup_steps−1\.5",
     ],
 }
 
