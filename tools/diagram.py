@@ -1195,11 +1195,8 @@ def _round(m: re.Match) -> str:
     return "0" if text == "-0" else text
 
 
-def themable_svg(svg: str, prefix: str) -> str:
-    """Make Graphviz's SVG inline-ready: CSS-variable colours; no ids, comments or prolog.
-
-    ``prefix`` (the figure id) is kept for callers; the SVG itself needs no ids.
-    """
+def themable_svg(svg: str) -> str:
+    """Make Graphviz's SVG inline-ready: CSS-variable colours; no ids, comments or prolog."""
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
 
@@ -1245,10 +1242,10 @@ def themable_svg(svg: str, prefix: str) -> str:
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 
-def render(dot: graphviz.Digraph, prefix: str) -> tuple[str, str]:
+def render(dot: graphviz.Digraph) -> tuple[str, str]:
     """Run ``dot`` and return (standalone SVG, inline-ready themable SVG)."""
     raw = dot.pipe(format="svg", encoding="utf-8")
-    return raw, themable_svg(raw, prefix)
+    return raw, themable_svg(raw)
 
 
 def legend(kinds: set[str]) -> str:

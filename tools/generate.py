@@ -340,7 +340,7 @@ def render_view(model: Model, tr: Any, view: View, link: Callable, drill: Drill)
         )
     dot = diagram.to_dot(g, link=link, mode=mode, rankdir=o.get("rankdir", "TB"),
                          detail=drill.detail, layout=layout)  # fmt: skip
-    raw, inline = diagram.render(dot, view.anchor)
+    raw, inline = diagram.render(dot)
     kinds = {u.kind for grp in g.groups for u in (g.units[k] for k in grp)}
     size_attr = f'data-height="{size.height:.0f}" data-text="{size.text:.1f}"'
     root = tr.modules().get(view.root)
