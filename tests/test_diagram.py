@@ -138,6 +138,30 @@ def test_encoder_decoder_side_by_side_with_cross_attention():
     assert "交叉注意力" in dot and "rank=same" in dot
 
 
+# ── inline SVG ────────────────────────────────────────────────────────────────────────────
+
+
+def test_stylesheet_holds_the_colour_classes():
+    css = (ROOT / "docs" / "stylesheets" / "diagrams.css").read_text(encoding="utf-8")
+    assert diagram.css_rules() in css
+
+
+def test_inline_svg_colours_by_class_and_draws_rounded_boxes_as_rects():
+    files = _files("resnet18")
+    raw, inline = files["models/resnet18/diagram.svg"], files["models/resnet18/diagram.md"]
+    rounded = re.findall(r'<path[^>]* d="(M[^"]*C[^"]*)"[^>]*/>', raw)
+    boxes = [d for d in rounded if len(re.findall(r"-?[\d.]+,-?[\d.]+", d)) == 25]
+    assert boxes, "resnet18's nodes are rounded boxes"
+    rects = re.findall(r'<rect[^>]* x="([-\d.]+)" y="([-\d.]+)" width="([\d.]+)" height="([\d.]+)"', inline)
+    assert len(rects) == len(boxes)
+    xs = [float(v) for d in boxes for v in re.findall(r"(-?[\d.]+),", d)]
+    assert min(float(x) for x, *_ in rects) == pytest.approx(min(xs), abs=0.1)
+    assert "style=\"fill:var" not in inline and "text-anchor=\"middle\"" not in inline[300:]
+    used = set(re.findall(r"\bdl[fs]-[\w-]+", inline))
+    assert {"dlf-conv", "dls-skip"} <= used
+    assert used <= set(re.findall(r"\.(dl[fs]-[\w-]+)", diagram.css_rules()))
+
+
 # ── size budget ───────────────────────────────────────────────────────────────────────────
 
 

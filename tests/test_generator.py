@@ -123,7 +123,7 @@ def test_resnet50_overview_collapses_stages_and_shows_skips(resnet50):
     assert len(skips) == 8  # one shortcut per drawn block: first block + folded run, 4 stages
     assert all(g.units[dst].kind == "merge" for _, dst, _, _ in skips)
     svg = resnet50[0]["models/resnet50/diagram.md"]
-    assert svg.count("var(--dl-skip") >= 8
+    assert svg.count("dls-skip") >= 8
     # node links go to the API page beside the note (papers/resnet-api.md), served as a folder
     assert 'href="../resnet-api/#reference_impl.resnet.Bottleneck"' in svg
     assert "Sequential" not in svg
@@ -135,7 +135,7 @@ def test_block_diagram_shows_projection_and_identity(resnet50):
     ident = files["models/resnet50/blocks/bottleneck-identity.md"]
     assert "downsample" in proj and "downsample" not in ident
     for svg in (proj, ident):
-        assert "⊕" in svg and "conv3" in svg and "var(--dl-skip" in svg
+        assert "⊕" in svg and "conv3" in svg and "dls-skip" in svg
 
 
 def test_diagram_svgs_are_themable_and_unique(resnet50):

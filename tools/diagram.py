@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import inspect
+import collections
 import math
 import re
 from collections.abc import Callable
@@ -1195,24 +1196,73 @@ def _round(m: re.Match) -> str:
     return "0" if text == "-0" else text
 
 
+_ROUNDED_PATH = re.compile(r'<path([^>]*?) d="(M[-\d.,]+C[-\d., ]+)"')
+
+
+def _rounded_rect(m: re.Match) -> str:
+    """Graphviz's rounded box (a 25-point Bézier path) as the ``<rect rx>`` it draws, 5× shorter.
+
+    Anything else (edges, other shapes) is returned unchanged: the path must be a closed outline
+    whose every point lies on the box's edges or at a corner radius ``r`` from them.
+    """
+    points = [tuple(map(float, p.split(","))) for p in re.split(r"[MC ]+", m.group(2)) if p]
+    if len(points) != 25 or points[0] != points[-1]:
+        return m.group(0)
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    r = min(points[0][0] - x0, x1 - points[0][0])  # the path starts where a corner ends
+    if not 0 < r <= min(x1 - x0, y1 - y0) / 2:
+        return m.group(0)
+    on_x = {x0, x0 + r / 2, x0 + r, x1 - r, x1 - r / 2, x1}
+    on_y = {y0, y0 + r / 2, y0 + r, y1 - r, y1 - r / 2, y1}
+    if not all(min(abs(x - v) for v in on_x) < 0.11 and min(abs(y - v) for v in on_y) < 0.11
+               for x, y in points):  # fmt: skip
+        return m.group(0)
+    num = lambda v: _NUM.sub(_round, f"{v:.2f}")  # noqa: E731
+    return (
+        f'<rect{m.group(1)} x="{num(x0)}" y="{num(y0)}" width="{num(x1 - x0)}" '
+        f'height="{num(y1 - y0)}" rx="{num(r)}"'
+    )
+
+
+def css_class(prop: str, var: str) -> str:
+    """The class that paints ``prop`` (fill/stroke) with the CSS variable ``var`` (see css_rules)."""
+    return f"dl{prop[0]}-{var.removeprefix('--dl-')}"
+
+
+def css_rules() -> str:
+    """The stylesheet block behind :func:`css_class`, as ``docs/stylesheets/diagrams.css`` holds it.
+
+    A class per colour instead of a ``style`` attribute per shape: the same rule, written once
+    per site instead of 1,100 times on the DALL·E 2 page. The light colour is the fallback.
+    """
+    return "".join(
+        f".{css_class(prop, var)} {{ {prop}: var({var}, {colour}); }}\n"
+        for colour, var in CSS_VAR.items()
+        for prop in ("fill", "stroke")
+    )
+
+
 def themable_svg(svg: str) -> str:
-    """Make Graphviz's SVG inline-ready: CSS-variable colours; no ids, comments or prolog."""
+    """Make Graphviz's SVG inline-ready: colours as classes of CSS variables; no ids or prolog.
+
+    Inherited presentation attributes (text colour, ``text-anchor``, the commonest font size)
+    move to the ``<svg>`` element; coordinates are rounded to 0.1 pt.
+    """
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
 
     def tag(m: re.Match) -> str:
-        attrs = m.group(2)
-        styles = []
+        name, attrs = m.group(1), m.group(2)
+        classes = []
         for prop, colour in _COLOR_ATTR.findall(attrs):
             var = CSS_VAR.get(colour.lower())
-            if var:
-                styles.append(f"{prop}:var({var},{colour.lower()})")
-        if styles:
-            attrs = _COLOR_ATTR.sub(
-                lambda a: "" if CSS_VAR.get(a.group(2).lower()) else a.group(0), attrs
-            )
-            attrs += f' style="{";".join(styles)}"'
-        return f"<{m.group(1)}{attrs}{m.group(3)}>"
+            if var and not (name == "text" and colour.lower() == TEXT):  # inherited from <svg>
+                classes.append(css_class(prop, var))
+        attrs = _COLOR_ATTR.sub(lambda a: "" if CSS_VAR.get(a.group(2).lower()) else a.group(0), attrs)
+        if classes:
+            attrs += f' class="{" ".join(classes)}"'
+        return f"<{name}{attrs}{m.group(3)}>"
 
     svg = _TAG.sub(tag, svg)
     # Graphviz's element ids: nothing refers to them, and on a page several diagrams would
@@ -1220,12 +1270,16 @@ def themable_svg(svg: str) -> str:
     svg = re.sub(r'\s\bid="[^"]+"', "", svg)
     svg = re.sub(r"<title>[^<]*</title>\n?", "", svg)  # Graphviz's own ids ("n12", "n1->n2")
     svg = re.sub(  # coordinates to 0.1 pt (a tenth of a pixel at most): a third less text
-        r'\b(d|points|x|y|cx|cy|rx|ry)="([^"]*)"',
+        r'\b(d|points|x|y|cx|cy|rx|ry|font-size)="([^"]*)"',
         lambda a: f'{a.group(1)}="{_NUM.sub(_round, a.group(2))}"',
         svg,
     )
+    svg = _ROUNDED_PATH.sub(_rounded_rect, svg)
     svg = svg.replace(f' font-family="{FONT}"', "")  # inherited from the <svg> element
-    svg = svg.replace(f' style="fill:var(--dl-text,{TEXT})">', ">")  # so is the text colour
+    sizes = collections.Counter(re.findall(r'<text[^>]*? font-size="([\d.]+)"', svg))
+    size = sizes.most_common(1)[0][0] if sizes else "10"
+    svg = re.sub(rf'(<text[^>]*?) font-size="{re.escape(size)}"', r"\1", svg)
+    svg = re.sub(r'(<text[^>]*?) text-anchor="middle"', r"\1", svg)
     m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
     if m:
         w = math.ceil(float(m.group(1)) * 4 / 3)
@@ -1235,7 +1289,7 @@ def themable_svg(svg: str) -> str:
             # (Material's fit-content) would otherwise take its width from the caption
             f'<svg role="img" class="dl-svg" width="{w}" '
             f'style="max-width:100%;fill:var(--dl-text,{TEXT})" '
-            f'font-family="{FONT}"',
+            f'font-family="{FONT}" font-size="{size}" text-anchor="middle"',
             1,
         )
         svg = re.sub(r'\s*height="[\d.]+pt"', "", svg, count=1) if "height=" in svg[:300] else svg

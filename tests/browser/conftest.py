@@ -185,11 +185,11 @@ _DIAGRAMS_JS = r"""async () => {
 # One element per CSS variable used as a fill in the diagrams: its computed fill.
 _FILLS_JS = r"""() => {
   const seen = {};
-  for (const el of document.querySelectorAll('figure.dl-diagram svg [style*="fill:var(--dl-"]')) {
-    const m = /fill:var\((--dl-[\w-]+)/.exec(el.getAttribute('style'));
-    if (m && !(m[1] in seen)) {
-      el.setAttribute('data-dl-probe', m[1]);
-      seen[m[1]] = getComputedStyle(el).fill;
+  for (const el of document.querySelectorAll('figure.dl-diagram svg [class*="dlf-"]')) {
+    const m = /\bdlf-([\w-]+)/.exec(el.getAttribute('class'));
+    if (m && !(('--dl-' + m[1]) in seen)) {
+      el.setAttribute('data-dl-probe', '--dl-' + m[1]);
+      seen['--dl-' + m[1]] = getComputedStyle(el).fill;
     }
   }
   return seen;

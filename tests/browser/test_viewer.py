@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from .conftest import SHOTS, TIMEOUT_MS, new_context
+from .conftest import ROOT, SHOTS, TIMEOUT_MS, new_context
 from .test_offline import offline  # noqa: F401  (the unpacked bundle, a fixture)
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ _STATE_JS = r"""() => {
   const num = '([-\\d.e]+)';
   const m = new RegExp(`translate\\(${num}px,\\s*${num}px\\)\\s*scale\\(${num}\\)`)
     .exec(svg.style.transform);
-  const probe = svg.querySelector('[style*="fill:var(--dl-"]');
+  const probe = svg.querySelector('[class*="dlf-"]');
   const text = svg.querySelector('text');
   return {
     transform: svg.style.transform,
@@ -41,7 +41,7 @@ _STATE_JS = r"""() => {
     ids: svg.querySelectorAll('[id]').length + (svg.id ? 1 : 0),
     links: svg.querySelectorAll('a').length,
     fill: probe ? getComputedStyle(probe).fill : null,
-    fillVar: probe ? /fill:var\((--dl-[\w-]+)/.exec(probe.getAttribute('style'))[1] : null,
+    fillVar: probe ? '--dl-' + /\bdlf-([\w-]+)/.exec(probe.getAttribute('class'))[1] : null,
     font: text ? getComputedStyle(text).fontFamily : '',
     scrollLocked: getComputedStyle(document.documentElement).overflow === 'hidden',
   };
@@ -252,16 +252,13 @@ def test_desktop_screenshots_and_palette(browser, server, scheme):
         st = _state(page)
         inline = page.evaluate(
             "(v) => getComputedStyle(document.querySelector("
-            "`figure.dl-diagram svg [style*='fill:var(${v}']`)).fill",
+            "`figure.dl-diagram svg .dlf-${v.slice(5)}`)).fill",
             st["fillVar"],
         )
         assert st["fill"] == inline, "the copy is coloured like the diagram on the page"
-        light_fill = page.evaluate(
-            "(v) => { const s = document.querySelector('figure.dl-diagram svg [style*=\"'"
-            " + v + '\"]').getAttribute('style'); return s; }",
-            "fill:var(" + st["fillVar"],
-        )
-        fallback = re.search(r"var\(--dl-[\w-]+,(#[0-9a-f]{6})\)", light_fill).group(1)
+        css = (ROOT / "docs" / "stylesheets" / "diagrams.css").read_text(encoding="utf-8")
+        var = re.escape(st["fillVar"])
+        fallback = re.search(rf"fill: var\({var}, (#[0-9a-f]{{6}})\)", css).group(1)
         rgb = "rgb({}, {}, {})".format(*(int(fallback[i : i + 2], 16) for i in (1, 3, 5)))
         assert (st["fill"] == rgb) == (scheme == "light")
         assert "Noto Sans CJK SC" in st["font"] or "PingFang SC" in st["font"]

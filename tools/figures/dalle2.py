@@ -17,12 +17,15 @@ def draw_noise_schedules() -> Figure:
     fig = style.new_figure(width=7.0, height=2.7)
     ax_abar, ax_snr = fig.subplots(1, 2)
     t = torch.arange(1, 1001) / 1000
+    # every 4th step and the last: 251 points draw the same smooth curves in a quarter of the SVG
+    every = torch.cat([torch.arange(0, 1000, 4), torch.tensor([999])])
     for i, (name, label) in enumerate(
         (("linear", "线性（DDPM）"), ("cosine", "余弦（unCLIP 所用）"))
     ):
         abar = dalle2.GaussianDiffusion(1000, name).alphas_cumprod
-        ax_abar.plot(t, abar, color=style.PALETTE[i], label=label)
-        ax_snr.plot(t, (abar / (1 - abar)).log(), color=style.PALETTE[i], label=label)
+        log_snr = (abar / (1 - abar)).log()
+        ax_abar.plot(t[every], abar[every], color=style.PALETTE[i], label=label)
+        ax_snr.plot(t[every], log_snr[every], color=style.PALETTE[i], label=label)
     ax_abar.set(xlabel="t / T", ylabel=r"$\bar\alpha_t$（信号保留比例）", ylim=(0, 1.02))
     ax_snr.set(xlabel="t / T", ylabel=r"$\log(\bar\alpha_t / (1-\bar\alpha_t))$（对数信噪比）")
     ax_snr.axhline(0, color=style.FG, lw=0.6, ls=":")
