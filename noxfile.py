@@ -38,10 +38,10 @@ def install(session: nox.Session, group: str) -> None:
 def build_site(session: nox.Session, target: Path, *args: str) -> None:
     """Strict build into a temporary folder, swapped into ``target`` only on success.
 
-    The logic lives in ``tools/site_build.py`` (tested by ``tests/test_site.py``): a failed build
+    The logic lives in ``tools/website/build.py`` (tested by ``tests/test_site.py``): a failed build
     prints one ``error:`` line per problem and leaves the previous site untouched.
     """
-    session.run("python", "-m", "tools.site_build", "--site", str(target), *args, env=QUIET_ENV)
+    session.run("python", "-m", "tools.website.build", "--site", str(target), *args, env=QUIET_ENV)
 
 
 @nox.session(python="3.11")
@@ -89,7 +89,7 @@ def lint(session: nox.Session) -> None:
 def fresh_site(session: nox.Session) -> None:
     """Generate (cached), then build site/ unless it is newer than all its inputs."""
     session.run("python", "-m", "tools.generate", env=QUIET_ENV)
-    session.run("python", "-m", "tools.site_build", "--if-stale", env=QUIET_ENV)
+    session.run("python", "-m", "tools.website.build", "--if-stale", env=QUIET_ENV)
 
 
 @nox.session(python="3.11")
@@ -104,7 +104,7 @@ def browser(session: nox.Session) -> None:
     install(session, "browser")
     fresh_site(session)
     report = ["--report", "reports/links.md"]
-    session.run("python", "-m", "tools.linkcheck", "site", *report, success_codes=[0, 1])
+    session.run("python", "-m", "tools.website.linkcheck", "site", *report, success_codes=[0, 1])
     session.run(
         "python", "-m", "pytest", "-m", "site or browser", "tests/test_site.py", "tests/browser",
         *session.posargs, env=QUIET_ENV,
@@ -117,11 +117,11 @@ def pdf(session: nox.Session) -> None:
 
     Builds site/ first when it is stale (like `nox -s browser`). Each paper's PDF sits beside its
     page (site/papers/<slug>/<slug>.pdf), the site's beside the home page; the offline bundle
-    (dist/site-offline.zip) gets them too. See tools/pdf.py.
+    (dist/site-offline.zip) gets them too. See tools/website/pdf.py.
     """
     install(session, "pdf")
     fresh_site(session)
-    session.run("python", "-m", "tools.pdf", *session.posargs, env=QUIET_ENV)
+    session.run("python", "-m", "tools.website.pdf", *session.posargs, env=QUIET_ENV)
     session.run("python", "-m", "pytest", "-m", "pdf", "tests/test_pdf.py", env=QUIET_ENV)
 
 
@@ -130,7 +130,7 @@ def linkcheck(session: nox.Session) -> None:
     """Check every internal link and anchor of site/; list external links in reports/links.md."""
     install(session, "docs")
     fresh_site(session)
-    session.run("python", "-m", "tools.linkcheck", "site", "--report", "reports/links.md")
+    session.run("python", "-m", "tools.website.linkcheck", "site", "--report", "reports/links.md")
 
 
 @nox.session(python="3.11", default=False)
@@ -153,7 +153,7 @@ def bench(session: nox.Session) -> None:
     # the docs virtualenv must exist for `nox -s docs -R`, the run being compared
     session.run(sys.executable, "-m", "nox", "-s", "docs", "--install-only", external=True)
     session.run(
-        "python", "-m", "tools.bench", "--nox", f"{sys.executable} -m nox",
+        "python", "-m", "tools.reports.bench", "--nox", f"{sys.executable} -m nox",
         "--envdir", str(ROOT / ".nox"), "--clean-clone", *session.posargs, env=QUIET_ENV,
     )  # fmt: skip
 
@@ -212,7 +212,7 @@ def zensical(session: nox.Session) -> None:
     install(session, "docs")
     session.install(ZENSICAL)
     session.run("python", "-m", "tools.generate", env=QUIET_ENV)
-    session.run("python", "-m", "tools.zensical_report", *session.posargs, env=QUIET_ENV)
+    session.run("python", "-m", "tools.reports.zensical", *session.posargs, env=QUIET_ENV)
 
 
 if os.environ.get("CI"):

@@ -39,7 +39,7 @@ Deviations:
 - The beam shrinks by one whenever a hypothesis ends (a common textbook variant); decoding stops
   when `beam_size` hypotheses have ended. Not specified in the paper.
 - Training (Adam with the warm-up schedule of Eq. (3), label smoothing 0.1) is not in this file;
-  see the reverse-sequence demo in `tools/figures/transformer.py`.
+  see the reverse-sequence demo in `tools/generator/figures/transformer.py`.
 """
 
 import dataclasses

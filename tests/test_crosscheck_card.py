@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tools import catalog as cat
-from tools import pages
+from tools.generator import catalog as cat
+from tools.generator import pages
 
 CATALOG = cat.load()
 REPORT = json.loads((cat.ROOT / "reports" / "crosscheck.json").read_text(encoding="utf-8"))

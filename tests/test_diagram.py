@@ -1,4 +1,5 @@
-"""The diagram builder, stage by stage (tools/diagram.py), and the rules every diagram keeps:
+"""The diagram builder, stage by stage (tools/generator/diagram.py), and the rules every
+diagram keeps:
 plumbing folded into edges, the size budget, drill-down links, shared weights counted once."""
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import catalog as cat
-from tools import diagram, generate
-from tools.trace import trace
+from tools import generate
+from tools.generator import catalog as cat
+from tools.generator import diagram
+from tools.generator.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = cat.load()
@@ -152,11 +154,13 @@ def test_inline_svg_colours_by_class_and_draws_rounded_boxes_as_rects():
     rounded = re.findall(r'<path[^>]* d="(M[^"]*C[^"]*)"[^>]*/>', raw)
     boxes = [d for d in rounded if len(re.findall(r"-?[\d.]+,-?[\d.]+", d)) == 25]
     assert boxes, "resnet18's nodes are rounded boxes"
-    rects = re.findall(r'<rect[^>]* x="([-\d.]+)" y="([-\d.]+)" width="([\d.]+)" height="([\d.]+)"', inline)
+    rects = re.findall(
+        r'<rect[^>]* x="([-\d.]+)" y="([-\d.]+)" width="([\d.]+)" height="([\d.]+)"', inline
+    )
     assert len(rects) == len(boxes)
     xs = [float(v) for d in boxes for v in re.findall(r"(-?[\d.]+),", d)]
     assert min(float(x) for x, *_ in rects) == pytest.approx(min(xs), abs=0.1)
-    assert "style=\"fill:var" not in inline and "text-anchor=\"middle\"" not in inline[300:]
+    assert 'style="fill:var' not in inline and 'text-anchor="middle"' not in inline[300:]
     used = set(re.findall(r"\bdl[fs]-[\w-]+", inline))
     assert {"dlf-conv", "dls-skip"} <= used
     assert used <= set(re.findall(r"\.(dl[fs]-[\w-]+)", diagram.css_rules()))
@@ -238,7 +242,7 @@ def test_page_size_stays_small():
 
 
 def test_no_function_in_diagram_py_over_80_lines():
-    tree = ast.parse((ROOT / "tools" / "diagram.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "tools" / "generator" / "diagram.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             assert node.end_lineno - node.lineno + 1 <= 80, node.name

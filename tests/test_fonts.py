@@ -1,4 +1,4 @@
-"""The fonts that measure labels (tools/fonts.py, issue 10 rule 6).
+"""The fonts that measure labels (tools/generator/fonts.py, issue 10 rule 6).
 
 Same fonts → same cache key; another font → another key; no Chinese font → one error line naming
 the package; a stale matplotlib font list is repaired quietly; no figure has a missing glyph.
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import fonts, generate
-from tools.catalog import load
+from tools import generate
+from tools.generator import cache, fonts
+from tools.generator import figures as gen_figures
+from tools.generator.catalog import load
 
 DEJAVU = fonts.findfont(fonts.LATIN_FAMILY)  # ships with matplotlib: always there
 CJK = fonts.findfont(fonts.CJK_FAMILY)
@@ -44,7 +46,7 @@ def _font_file(tmp_path: Path, folder: str, data: bytes, name: str = "Font.ttc")
 
 
 def test_diagram_font_is_the_one_resolved():
-    from tools import diagram
+    from tools.generator import diagram
 
     assert diagram.FONT == fonts.CJK_FAMILY
 
@@ -62,9 +64,9 @@ def test_cache_key_follows_the_resolved_font(monkeypatch, tmp_path):
             (fonts.Font(fonts.CJK_FAMILY, figure_path, 2), DEJAVU),
         )
         monkeypatch.setattr(fonts, "resolve", lambda: found)
-        vers = generate.versions()  # no argument: asks the (patched) resolver
+        vers = cache.versions()  # no argument: asks the (patched) resolver
         model = load().models[0]
-        return generate.model_key(model, vers), generate.figure_key("rnn", vers)
+        return cache.model_key(model, vers), cache.figure_key("rnn", vers)
 
     base = with_fonts(a, a)
     assert with_fonts(a_elsewhere, a_elsewhere) == base
@@ -166,7 +168,7 @@ def _svg(rc: dict) -> str:
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_glyph_check_finds_dummy_glyphs_and_boxes():
     """With only DejaVu Sans, math labels get ``¤`` and plain labels boxes: both are found."""
-    from tools.figures import style
+    from tools.generator.figures import style
 
     problems = fonts.svg_glyph_problems(_svg({**style.RC, "font.family": ["DejaVu Sans"]}))
     assert any("¤" in p for p in problems)
@@ -175,7 +177,7 @@ def test_glyph_check_finds_dummy_glyphs_and_boxes():
 
 @needs_cjk
 def test_figure_style_draws_chinese_math_labels():
-    from tools.figures import style
+    from tools.generator.figures import style
 
     svg = _svg(style.rc())
     assert "¤" not in svg
@@ -187,7 +189,7 @@ def test_figure_style_draws_chinese_math_labels():
 def test_generator_refuses_a_figure_with_missing_glyphs(monkeypatch):
     monkeypatch.setattr(fonts, "figure_families", lambda: (fonts.LATIN_FAMILY,))
     with pytest.raises(fonts.FontError, match="fonts-noto-cjk"):
-        generate.figure_svg(_chinese_math_figure, "test")
+        gen_figures.figure_svg(_chinese_math_figure, "test")
 
 
 @needs_cjk

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools import catalog as cat
-from tools import diagram, generate, tables
-from tools.trace import trace
+from tools import generate
+from tools.generator import cache, diagram, models, tables
+from tools.generator import catalog as cat
+from tools.generator import figures as gen_figures
+from tools.generator.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = cat.load()
@@ -184,13 +186,13 @@ def test_deterministic_and_cached(tmp_path, capsys):
 
 def test_editing_a_module_rebuilds_only_its_models(tmp_path, monkeypatch):
     assert _only(tmp_path, ["resnet18", "alexnet"]) == 0
-    real = generate.sources
+    real = cache.sources
 
     def edited(*paths):
         out = real(*paths)
         return [s + b"# edited" if s.startswith(b"reference_impl/resnet.py") else s for s in out]
 
-    monkeypatch.setattr(generate, "sources", edited)
+    monkeypatch.setattr(cache, "sources", edited)
     assert _only(tmp_path, ["resnet18", "alexnet"]) == 0
     log = {e["group"]: e["status"] for e in json.loads((tmp_path / "timings.json").read_text())}
     assert log["model-resnet18"] == "built" and log["model-alexnet"] == "cached"
@@ -198,14 +200,14 @@ def test_editing_a_module_rebuilds_only_its_models(tmp_path, monkeypatch):
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "x.md"
-    generate.write_atomic(target, "old")
+    cache.write_atomic(target, "old")
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(generate.os, "replace", boom)
+    monkeypatch.setattr(cache.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        generate.write_atomic(target, "new")
+        cache.write_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.md"]
 
@@ -332,7 +334,7 @@ def test_figure_svg_precision_is_trimmed_in_geometry_only():
         '<text x="46.248652" y="228.967295" transform="rotate(-0 46.248652 228.967295)">'
         '0.125663</text><image id="i1.23456" xlink:href="data:image/png;base64,AB1.234567"/></svg>'
     )
-    out = generate.trim_precision(svg)
+    out = gen_figures.trim_precision(svg)
     assert 'd="M 57.6 307.58 L 0 12.35"' in out
     assert '<text x="46.25" y="228.97">0.125663</text>' in out  # text content untouched
     assert 'id="i1.23456"' in out and "base64,AB1.234567" in out
@@ -343,7 +345,7 @@ def test_api_pages_beside_the_notes():
     nav = re.search(r"(?ms)^nav:\n(.*)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     entries = re.findall(r"- (papers/[\w-]+\.md)", nav.group(1))
     for slug, paper in CATALOG.papers.items():
-        api = generate.api_page(paper.page)
+        api = models.api_page(paper.page)
         assert api == f"papers/{slug}-api.md"
         note = (ROOT / "docs" / paper.page).read_text(encoding="utf-8")
         page = (ROOT / "docs" / api).read_text(encoding="utf-8")
@@ -351,4 +353,4 @@ def test_api_pages_beside_the_notes():
         assert f"]({slug}-api.md)" in note, f"{paper.page} does not link to {api}"
         assert re.search(rf"(?m)^::: {re.escape(paper.import_name)}$", page), api
         assert entries[entries.index(paper.page) + 1] == api, f"nav: {api} after {paper.page}"
-    assert generate.api_link("papers/resnet.md", "m.C") == "../resnet-api/#m.C"
+    assert models.api_link("papers/resnet.md", "m.C") == "../resnet-api/#m.C"

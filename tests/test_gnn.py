@@ -185,7 +185,7 @@ def test_karate_club_data():
 
 def test_karate_semi_supervised_demo():
     """The page's demo: GCN + one labelled node per faction classifies most of the club."""
-    from tools.figures import gnn as demo
+    from tools.generator.figures import gnn as demo
 
     snaps, labels, pred = demo.train_karate(seed=0)
     test = torch.ones(34, dtype=torch.bool)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from reference_impl.transformer import MultiHeadAttention
-from tools.tables import count_macs, measure
+from tools.generator.tables import count_macs, measure
 
 META = torch.device("meta")
 

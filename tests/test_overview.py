@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import catalog as cat
-from tools import offline_bundle, overview, pages, tables, zensical_report
+from tools.generator import catalog as cat
+from tools.generator import overview, pages, tables
+from tools.reports import zensical as zensical_report
+from tools.website import bundle as offline_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -82,7 +84,7 @@ def test_input_labels():
 
 
 def test_params_plot_draws_every_model():
-    from tools.figures import style
+    from tools.generator.figures import style
 
     with style.style_context():
         fig = overview.params_vs_year(CATALOG)()

@@ -55,7 +55,7 @@ def test_vgg16_macs_per_stage_match_the_page():
 def test_resnet_gradient_spread_matches_the_page_and_the_figure():
     """ResNet page: "第 2 层是第 33 层的 N 倍", measured with the figure's own code."""
     from reference_impl.resnet import plain34, resnet34
-    from tools.figures.resnet import _measure
+    from tools.generator.figures.resnet import _measure
 
     text = page("resnet")
     for constructor in (plain34, resnet34):

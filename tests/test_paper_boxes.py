@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import pages
-from tools.catalog import load
-from tools.tables import Stats
+from tools.generator import pages
+from tools.generator.catalog import load
+from tools.generator.tables import Stats
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load()

@@ -1,6 +1,7 @@
 """The PDFs printed from site/ and the downloads under diagrams and tables (``nox -s pdf``).
 
-Needs the built site with its PDFs (``python -m tools.pdf``); ``nox -s pdf`` builds both and then
+Needs the built site with its PDFs (``python -m tools.website.pdf``); ``nox -s pdf`` builds both
+and then
 runs this file. Uses poppler's ``pdffonts``/``pdftotext`` and Chromium (Playwright).
 """
 
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import downloads, linkcheck, pdf
-from tools.catalog import load
+from tools.generator import downloads
+from tools.generator.catalog import load
+from tools.website import linkcheck, pdf
 
 pytestmark = pytest.mark.pdf
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import linkcheck, site_build, sources
+from tools.generator import sources
+from tools.website import build as site_build
+from tools.website import linkcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("DL_SITE", ROOT / "site"))
@@ -130,7 +132,7 @@ def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
 
 
 def test_offline_bundle_rewrites_directory_links_and_is_cached_by_input_hash(tmp_path):
-    from tools import offline_bundle
+    from tools.website import bundle as offline_bundle
 
     site = tmp_path / "site"
     (site / "papers").mkdir(parents=True)
@@ -251,7 +253,8 @@ def paper_pages() -> list[Path]:
 
 @pytest.mark.site
 def test_escaped_copy_is_included_verbatim(tmp_path):
-    """tools/sources.py: a whole-file include of the escaped copy is the module, byte for byte."""
+    """tools/generator/sources.py: a whole-file include of the escaped copy is the module, byte
+    for byte."""
     import markdown
 
     for module in sorted((ROOT / "reference_impl").glob("*.py")):
@@ -464,7 +467,7 @@ def make_mini_repo(dest: Path) -> Path:
     toy models and pages instead of the papers."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "tools", dest / "tools", ignore=ignore)
-    for fig in (dest / "tools" / "figures").glob("*.py"):
+    for fig in (dest / "tools" / "generator" / "figures").glob("*.py"):
         if fig.name not in ("__init__.py", "style.py"):
             fig.unlink()
     (dest / "tools" / "catalog.toml").write_text(CATALOG, encoding="utf-8")
@@ -476,7 +479,7 @@ def make_mini_repo(dest: Path) -> Path:
     (dest / "docs" / "papers").mkdir(parents=True)
     for d in ("assets/katex", "stylesheets", "javascripts"):
         shutil.copytree(ROOT / "docs" / d, dest / "docs" / d)
-    # the downloads under diagrams and tables (tools/downloads.py): a link into generated/
+    # the downloads under diagrams and tables (tools/generator/downloads.py): a link into generated/
     (dest / "docs" / "downloads").symlink_to(os.readlink(ROOT / "docs" / "downloads"))
     for name in ("A", "B"):
         lower = name.lower()
@@ -494,7 +497,7 @@ def make_mini_repo(dest: Path) -> Path:
 
 def run_site_build(repo: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tools.site_build", *args],
+        [sys.executable, "-m", "tools.website.build", *args],
         cwd=repo,
         env=env or ENV,
         capture_output=True,
@@ -619,7 +622,7 @@ def test_interrupted_generation_leaves_no_half_written_file(repo):
     stamp = repo / "generated" / ".stamps" / "model-toya.json"
     old_stamp = stamp.read_text()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.site_build", "--generate"],
+        [sys.executable, "-m", "tools.website.build", "--generate"],
         cwd=repo,
         env=ENV,
         stdout=subprocess.PIPE,
@@ -679,7 +682,7 @@ VOLATILE = {"generated/timings.json"}
 
 
 def _copy_sources(dest: Path) -> None:
-    from tools.bench import copy_repo  # everything but outputs, virtualenvs and caches
+    from tools.reports.bench import copy_repo  # everything but outputs, virtualenvs and caches
 
     copy_repo(dest, ROOT)
 
@@ -703,7 +706,7 @@ def test_two_clean_builds_are_identical(tmp_path):
         _copy_sources(repo)
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "tools.site_build", "--generate"],
+                [sys.executable, "-m", "tools.website.build", "--generate"],
                 cwd=repo,
                 env={**ENV, "OMP_NUM_THREADS": "1"},
                 stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import overview
+from tools.generator import overview
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted([*ROOT.glob("docs/*.md"), *ROOT.glob("docs/papers/*.md")])
@@ -92,7 +92,7 @@ def test_glossary_table_lists_the_other_translations():
 
 
 def overview_catalog():
-    from tools.catalog import load
+    from tools.generator.catalog import load
 
     return load()
 

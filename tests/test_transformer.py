@@ -245,7 +245,7 @@ def test_beam_search_scores_at_least_greedy() -> None:
 
 def test_reverse_task_trains_to_95_percent() -> None:
     """The figure's training run: > 95 % greedy token accuracy on held-out sequences."""
-    from tools.figures.transformer import train_reverse_task
+    from tools.generator.figures.transformer import train_reverse_task
 
     run = train_reverse_task()
     assert run.accuracies[0] < 0.3  # untrained: about chance (1/10 per symbol)

@@ -1,5 +1,8 @@
 """Generate the site's diagrams, parameter tables, figures and catalog pages into ``generated/``.
 
+The steps live in :mod:`tools.generator` (in data-flow order there); this module plans a run
+(what is stale), builds the stale groups in worker processes and writes their files.
+
 Usage::
 
     python -m tools.generate                 # everything (cached: unchanged inputs are skipped)
@@ -20,40 +23,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
-import importlib
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tools import fonts
-from tools.catalog import ROOT, CatalogError, Model, load
+from tools.generator import GenerationError, fonts
+from tools.generator.cache import Stamp, emit, figure_key, model_key, versions, write_atomic
+from tools.generator.catalog import ROOT, Catalog, CatalogError, load
+from tools.generator.figures import figure_artifacts, figure_modules
+from tools.generator.models import model_artifacts
 
 OUT = ROOT / "generated"
-GENERATOR_FILES = (
-    "tools/catalog.py",
-    "tools/trace.py",
-    "tools/diagram.py",
-    "tools/tables.py",
-    "tools/generate.py",
-    "tools/fonts.py",
-    "tools/downloads.py",
-)
-FIGURE_FILES = (
-    "tools/figures/__init__.py",
-    "tools/figures/style.py",
-    "tools/generate.py",
-    "tools/fonts.py",
-)
 DOT_HELP = (
     "Graphviz's `dot` program was not found on PATH: install Graphviz "
     "(Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
@@ -61,411 +47,7 @@ DOT_HELP = (
 )
 
 
-class GenerationError(RuntimeError):
-    """One artifact group could not be generated; the message names it and the cause."""
-
-
-# ── small pure helpers ─────────────────────────────────────────────────────────────────────
-
-
-def write_atomic(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` via a temporary file and rename; return whether it changed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    if path.exists() and path.read_bytes() == data:
-        return False
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return True
-
-
-def file_hash(*parts: str | bytes) -> str:
-    """SHA-256 over the given parts (each length-prefixed)."""
-    h = hashlib.sha256()
-    for part in parts:
-        b = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(b).to_bytes(8, "little") + b)
-    return h.hexdigest()
-
-
-def sources(*rel_paths: str) -> list[bytes]:
-    """Contents of repository files (missing ones hash as their name, so adding one rebuilds)."""
-    out = []
-    for rel in sorted(set(rel_paths)):
-        p = ROOT / rel
-        out.append(rel.encode() + b"\0" + (p.read_bytes() if p.is_file() else b"<missing>"))
-    return out
-
-
-def versions(found: fonts.Fonts | None = None) -> str:
-    """Library versions and fonts that change the artifacts (nothing heavy is imported).
-
-    The fonts are the files Graphviz and matplotlib measure labels with (:mod:`tools.fonts`).
-    """
-    from importlib.metadata import version
-
-    dot = shutil.which("dot")
-    dot_v = ""
-    if dot:
-        dot_v = subprocess.run([dot, "-V"], capture_output=True, text=True).stderr.strip()
-    libs = ("torch", "graphviz", "matplotlib", "torchinfo", "numpy")
-    vers = [sys.version_info[:2], *(version(name) for name in libs), dot_v]
-    return json.dumps([*vers, fonts.cache_key(found)])
-
-
-class Stamp:
-    """The cache: one stamp file per artifact group, holding the hash of its inputs and outputs."""
-
-    def __init__(self, out: Path) -> None:
-        self.dir = out / ".stamps"
-
-    def fresh(self, group: str, key: str, out: Path) -> bool:
-        """True when the group was generated from the same inputs and its files are intact."""
-        stamp = self.dir / f"{group}.json"
-        if not stamp.is_file():
-            return False
-        try:
-            data = json.loads(stamp.read_text())
-        except ValueError:
-            return False
-        if data.get("key") != key:
-            return False
-        return all((out / f).is_file() for f in data.get("files", []))
-
-    def save(self, group: str, key: str, files: list[str]) -> None:
-        """Record the inputs' hash and the files written, last of all."""
-        write_atomic(self.dir / f"{group}.json", json.dumps({"key": key, "files": sorted(files)}))
-
-
-# ── model artifacts ─────────────────────────────────────────────────────────────────────────
-
-
-def model_key(model: Model, vers: str) -> str:
-    """Hash of everything a model's artifacts depend on."""
-    entry = json.dumps(model.entry(), sort_keys=True, default=str)
-    page = f"docs/{model.paper.page}"  # which diagrams the page shows decides drill-down links
-    return file_hash(vers, entry, *sources(model.paper.module, page, *GENERATOR_FILES))
-
-
-def api_page(page: str) -> str:
-    """The API page beside a paper's note: ``papers/resnet.md`` → ``papers/resnet-api.md``.
-
-    Each note's ``::: reference_impl.<slug>`` block lives on this page of its own, so that the
-    note reads as a note and stays light; the note's diagrams link to it.
-    """
-    return page.removesuffix(".md") + "-api.md"
-
-
-def api_link(page: str, anchor: str) -> str:
-    """A link from the note ``page`` (as its built HTML, with directory URLs) to an API anchor.
-
-    Raw HTML (the diagrams' node links) is not rewritten by MkDocs, so this is the URL a browser
-    resolves from ``papers/resnet/``: ``../resnet-api/#reference_impl.resnet.Bottleneck``. The
-    offline bundle, built without directory URLs, rewrites such links (tools/offline_bundle.py).
-    """
-    return f"../{Path(api_page(page)).stem}/#{anchor}"
-
-
-def model_artifacts(model: Model) -> tuple[dict[str, str], Any]:
-    """Build, trace and measure one model; return {relative path: text} and its stats."""
-    import torch
-
-    from tools import downloads, tables
-    from tools.trace import trace
-
-    torch.manual_seed(0)
-    try:
-        net = model.build()
-    except CatalogError:
-        raise
-    except Exception as exc:
-        raise GenerationError(
-            f"model {model.id!r}: {model.paper.module}:{model.constructor}(**{model.kwargs}) "
-            f"failed to build: {type(exc).__name__}: {exc}"
-        ) from exc
-    inputs = model.example_inputs()
-    try:
-        tr = trace(net, inputs)
-        stats = tables.measure(net, inputs)
-    except Exception as exc:
-        raise GenerationError(
-            f"model {model.id!r}: forward on inputs {[list(i.shape) for i in model.inputs]} "
-            f"({model.device}) failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    problem = tables.gap_problem(model, stats)
-    if problem:
-        raise GenerationError(f"model {model.id!r}: {problem}")
-
-    def link(cls: type) -> str | None:
-        if getattr(cls, "__module__", "") == model.paper.import_name:
-            return api_link(model.paper.page, f"{cls.__module__}.{cls.__qualname__}")
-        return None
-
-    files = diagram_files(model, tr, link)
-    files[f"models/{model.id}/params.md"] = tables.params_table(model, tr, stats)
-    files[f"models/{model.id}/summary.json"] = json.dumps(
-        {
-            "id": model.id,
-            "params": stats.params,
-            "trainable": stats.trainable,
-            "macs": stats.macs,
-            "torchinfo_params": stats.torchinfo_params,
-        },
-        indent=1,
-    )
-    return downloads.add_downloads(model, files), stats  # SVG, CSV and LaTeX downloads
-
-
-# ── diagrams ───────────────────────────────────────────────────────────────────────────────
-
-MAX_DETAILS = 12  # detail diagrams drawn for one model's collapsed boxes
-
-
-@dataclasses.dataclass
-class View:
-    """One diagram of a model: the overview, a catalog block, or a detail of a collapsed box."""
-
-    name: str  # file name under models/<id>/ ("diagram", "blocks/<name>")
-    root: str
-    opts: dict[str, Any]
-    caption: str
-    anchor: str  # the <figure> id
-
-
-class Drill:
-    """Drill-down: a collapsed box links to a detail diagram of a module with its structure.
-
-    That is a catalog block included on the paper's page, or one drawn under the diagram that
-    needs it (at most ``MAX_DETAILS``).
-    """
-
-    def __init__(self, model: Model, tr: Any, known: dict[tuple, str], drawn: list[View]) -> None:
-        self.model, self.tr, self.known = model, tr, dict(known)
-        self.modules = tr.modules()
-        self.queue: list[View] = []
-        self.drawn = drawn  # every detail of the model so far: numbers stay unique on the page
-
-    def detail(self, unit: Any) -> str | None:
-        """The anchor of the detail diagram of a collapsed box (queued to be drawn if new)."""
-        from tools import diagram
-
-        mod = self.modules.get(unit.path)
-        if mod is None or type(mod).__module__ != self.model.paper.import_name:
-            return None
-        sig = diagram.signature(mod)
-        if sig not in self.known:
-            n = len(self.drawn)
-            if n >= MAX_DETAILS:
-                return None
-            anchor = f"{self.model.id}-detail-{n + 1}"
-            title = f"{unit.path} · {type(mod).__name__} 的内部结构"
-            view = View(f"detail-{n + 1}", unit.path, {}, title, anchor)
-            self.queue.append(view)
-            self.drawn.append(view)
-            self.known[sig] = anchor
-        return f"#{self.known[sig]}"
-
-
-def diagram_views(model: Model) -> list[View]:
-    """The overview and the catalog's blocks of a model."""
-    opts = {"depth": 2, "merge": "segments", "rankdir": "TB", **model.diagram}
-    views = [View("diagram", "", opts, f"{model.name} 结构总览", f"{model.id}-diagram")]
-    for b in model.blocks:
-        o = {"depth": b.depth, "merge": b.merge, "rankdir": "TB"}
-        views.append(View(f"blocks/{b.name}", b.path, o, b.title, f"{model.id}-blocks-{b.name}"))
-    return views
-
-
-def on_page(model: Model) -> set[str]:
-    """Generated diagram files of this model that its paper's page includes."""
-    page = ROOT / "docs" / model.paper.page
-    text = page.read_text(encoding="utf-8") if page.is_file() else ""
-    return set(re.findall(rf"generated/models/{re.escape(model.id)}/([\w/-]+)\.md", text))
-
-
-def diagram_files(model: Model, tr: Any, link: Callable[[type], str | None]) -> dict[str, str]:
-    """Every diagram of a model, each within the size budget, with drill-down links."""
-    from tools import diagram
-
-    views, included = diagram_views(model), on_page(model)
-    modules = tr.modules()
-    known = {
-        diagram.signature(modules[v.root]): v.anchor
-        for v in views[1:]
-        if v.name in included and v.root in modules
-    }
-    files: dict[str, str] = {}
-    drawn: list[View] = []
-    for view in views:
-        drill = Drill(model, tr, known, drawn)
-        body, raw = render_view(model, tr, view, link, drill)
-        files[f"models/{model.id}/{view.name}.svg"] = raw
-        while drill.queue:  # details of this view's collapsed boxes, drawn under it
-            detail = drill.queue.pop(0)
-            text, files[f"models/{model.id}/{detail.name}.svg"] = render_view(
-                model, tr, detail, link, drill
-            )
-            body += text
-        files[f"models/{model.id}/{view.name}.md"] = body
-    return files
-
-
-def render_view(model: Model, tr: Any, view: View, link: Callable, drill: Drill) -> tuple[str, str]:
-    """One diagram, fitted to the budget (a too-large one raises), as a <figure> and legend."""
-    from tools import diagram
-
-    o = {"depth": float("inf"), "merge": "none", **view.opts}
-    layout = o.get("layout") if isinstance(o.get("layout"), dict) else None
-    keep = tuple(layout.get(k, "") for k in ("down", "up")) if layout else ()
-    try:
-        g, mode, size = diagram.fit(tr, root=view.root, depth=o["depth"], merge=o["merge"],
-                                    layout=layout, title=view.caption, keep=keep)  # fmt: skip
-    except KeyError as exc:
-        raise GenerationError(
-            f"model {model.id!r}: block path {view.root!r} is not a submodule "
-            "(fix 'blocks' in tools/catalog.toml)"
-        ) from exc
-    if not size.fits():
-        raise GenerationError(
-            f"model {model.id!r}: diagram {view.name!r} is over the size budget even one level "
-            f"up: {size.height:.0f} px tall, text {size.text:.1f} px at {diagram.COLUMN_PX} px "
-            f"(limits {diagram.MAX_HEIGHT_PX} px, {diagram.MIN_TEXT_PX} px)"
-        )
-    dot = diagram.to_dot(g, link=link, mode=mode, rankdir=o.get("rankdir", "TB"),
-                         detail=drill.detail, layout=layout)  # fmt: skip
-    raw, inline = diagram.render(dot)
-    kinds = {u.kind for grp in g.groups for u in (g.units[k] for k in grp)}
-    size_attr = f'data-height="{size.height:.0f}" data-text="{size.text:.1f}"'
-    root = tr.modules().get(view.root)
-    api = link(type(root)) if root is not None else None
-    api_ref = f'；<a href="{api}">{type(root).__name__} 的 API 参考</a>' if api else ""
-    unused = "".join(
-        f"；<code>{name}</code>（{n:,} 个参数）在示例输入下没有用到" for name, n in g.unused.items()
-    )
-    return (
-        f'<figure class="dl-diagram" id="{view.anchor}" {size_attr} data-search-exclude>\n{inline}'
-        f"<figcaption>{view.caption}（由 <code>tools/generate.py</code> 从 "
-        f"<code>{model.paper.module}</code> 生成；点击方框跳到它的结构图或 API 参考"
-        f"{api_ref}{unused}）"
-        "</figcaption>\n"
-        f"</figure>\n\n{diagram.legend(kinds)}\n\n"
-    ), raw
-
-
-# ── figures ────────────────────────────────────────────────────────────────────────────────
-
-
-def figure_modules() -> list[str]:
-    """Slugs that have a figure module, sorted."""
-    return sorted(
-        p.stem
-        for p in (ROOT / "tools" / "figures").glob("*.py")
-        if p.stem not in ("__init__", "style")
-    )
-
-
-def figure_svg(draw: Callable[[], Any], name: str) -> str:
-    """Render one figure to an SVG whose foreground follows the page colour (currentColor)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from tools.figures import style
-
-    with style.style_context():
-        fig = draw()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-        plt.close(fig)
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    svg = svg.replace(style.FG, "currentColor").replace(style.FG.upper(), "currentColor")
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', svg)
-    svg = re.sub(
-        r'(xlink:href|href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{name}-{m.group(2)}"', svg
-    )
-    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}-{m.group(1)})", svg)
-    svg = re.sub(
-        r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"',
-        lambda m: (
-            f'<svg{m.group(1)} class="dl-svg" data-search-exclude '
-            f'style="max-width:{float(m.group(2)) * 4 / 3:.0f}px" width="100%"'
-        ),
-        svg,
-        count=1,
-    )
-    fonts.check_svg(svg)  # a character without a glyph (¤ or a box) stops the build
-    svg = trim_precision(svg)
-    return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
-
-
-# Geometry attributes of matplotlib's SVG (never text content, never ids or embedded images).
-_GEOMETRY = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|cx|cy|r|width|height|points|transform)=")([^"]*)"')
-_LONG_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{3,}")
-_NO_ROTATION = re.compile(r'\stransform="rotate\(-?0 [-\d. ]+\)"')
-
-
-def trim_precision(svg: str) -> str:
-    """Round the coordinates of a figure's SVG to 1/100 pt and drop no-op rotations.
-
-    Matplotlib writes six decimals (10⁻⁶ pt); a hundredth of a point is far below a screen pixel,
-    and the rounding shortens a vector figure by about 10 % (up to 21 %).
-    """
-
-    def short(m: re.Match[str]) -> str:
-        text = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
-        return "0" if text == "-0" else text
-
-    svg = _NO_ROTATION.sub("", svg)
-    return _GEOMETRY.sub(lambda m: m.group(1) + _LONG_FLOAT.sub(short, m.group(2)) + '"', svg)
-
-
-def figure_artifacts(slug: str) -> dict[str, str]:
-    """All figures of one figure module."""
-    mod = importlib.import_module(f"tools.figures.{slug}")
-    files: dict[str, str] = {}
-    for name, draw in sorted(mod.FIGURES.items()):
-        try:
-            svg = figure_svg(draw, name)
-        except Exception as exc:
-            raise GenerationError(
-                f"figure {name!r} (tools/figures/{slug}.py): {type(exc).__name__}: {exc}"
-            ) from exc
-        doc = (draw.__doc__ or "").strip()
-        caption = doc.splitlines()[0].rstrip("。.") if doc else name
-        files[f"figures/{name}.svg"] = svg
-        files[f"figures/{name}.md"] = (
-            f'<figure class="dl-figure" id="fig-{name}">\n{svg}'
-            f"<figcaption>{caption}（由 <code>tools/figures/{slug}.py</code> 生成）</figcaption>\n"
-            "</figure>\n"
-        )
-    return files
-
-
-def figure_key(slug: str, vers: str) -> str:
-    """Hash of a figure module, the files it declares in DEPENDS, and the figure style."""
-    text = (ROOT / "tools" / "figures" / f"{slug}.py").read_text(encoding="utf-8")
-    m = re.search(r"^DEPENDS\s*=\s*\(([^)]*)\)", text, flags=re.M)
-    deps = re.findall(r"['\"]([^'\"]+)['\"]", m.group(1)) if m else []
-    return file_hash(vers, *sources(f"tools/figures/{slug}.py", *deps, *FIGURE_FILES))
-
-
 # ── the run ───────────────────────────────────────────────────────────────────────────────
-
-
-def emit(out: Path, files: dict[str, str]) -> list[str]:
-    """Write the files atomically; return their relative paths."""
-    for rel, text in sorted(files.items()):
-        write_atomic(out / rel, text)
-    return sorted(files)
 
 
 @contextlib.contextmanager
@@ -542,7 +124,10 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
         if kind == "model":
             result = {"error": f"model {arg.id!r}: {type(exc).__name__}: {exc}{at}"}
         else:
-            result = {"error": f"figures tools/figures/{arg}.py: {type(exc).__name__}: {exc}{at}"}
+            result = {
+                "error": f"figures tools/generator/figures/{arg}.py: "
+                f"{type(exc).__name__}: {exc}{at}"
+            }
     finally:
         torch.set_num_threads(threads)
     result["cpu"] = round(time.process_time() - t0, 3)
@@ -573,121 +158,142 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
     group at a time as each finishes, so the output is the same whatever the order and an
     interrupted run keeps every group already stamped.
     """
+    ready = _check_setup()
+    if ready is None:
+        return 1
+    catalog, found = ready
+    out.mkdir(parents=True, exist_ok=True)
+    state = Run(out, versions(found), only, force)
+    state.plan_models(catalog)
+    state.plan_figures()
+    jobs = state.build(jobs)
+    state.catalog_pages(catalog)
+    return state.report(jobs)
+
+
+def _check_setup() -> tuple[Catalog, fonts.Fonts] | None:
+    """The catalog, Graphviz and the fonts, or ``None`` after one ``error:`` line."""
     try:
         catalog = load()
     except CatalogError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return None
     if shutil.which("dot") is None:
         print(f"error: {DOT_HELP}", file=sys.stderr)
-        return 1
+        return None
     try:  # the fonts that measure the labels: one log line, or one error line
         found = fonts.resolve()
     except fonts.FontError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return None
     print(fonts.describe(found))
-    out.mkdir(parents=True, exist_ok=True)
-    stamps = Stamp(out)
-    vers = versions(found)
-    failures: dict[str, str] = {}
-    log: list[dict[str, Any]] = []
-    summaries: dict[str, Any] = {}
-    order: list[str] = []  # every group considered, in catalog order (the report's order)
-    todo: list[tuple[str, str, Any, str]] = []  # (group, kind, model or slug, key)
+    return catalog, found
 
-    def wanted(name: str) -> bool:
-        return only is None or name in only
 
-    for model in catalog.models:
-        group = f"model-{model.id}"
-        summary_path = out / "models" / model.id / "summary.json"
-        if not wanted(model.id) and not wanted(model.paper.slug):
-            if summary_path.is_file():
-                summaries[model.id] = json.loads(summary_path.read_text())
-            continue
-        key = model_key(model, vers)
-        order.append(group)
-        if not force and stamps.fresh(group, key, out):
-            log.append({"group": group, "status": "cached", "seconds": 0.0})
-            summaries[model.id] = json.loads(summary_path.read_text())
-        else:
-            todo.append((group, "model", model, key))
+@dataclasses.dataclass
+class Run:
+    """One run of the generator: what is fresh, what to build, and what happened."""
 
-    for slug in figure_modules():
-        group = f"figures-{slug}"
-        if not wanted(slug) and not wanted(group):
-            continue
-        key = figure_key(slug, vers)
-        order.append(group)
-        if not force and stamps.fresh(group, key, out):
-            log.append({"group": group, "status": "cached", "seconds": 0.0})
-        else:
-            todo.append((group, "figures", slug, key))
+    out: Path
+    vers: str
+    only: set[str] | None
+    force: bool
+    failures: dict[str, str] = dataclasses.field(default_factory=dict)
+    log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    summaries: dict[str, Any] = dataclasses.field(default_factory=dict)
+    order: list[str] = dataclasses.field(default_factory=list)  # groups considered, catalog order
+    todo: list[tuple[str, str, Any, str]] = dataclasses.field(default_factory=list)
 
-    def finish(group: str, kind: str, arg: Any, key: str, res: dict[str, Any]) -> None:
+    def __post_init__(self) -> None:
+        self.stamps = Stamp(self.out)
+
+    def wanted(self, *names: str) -> bool:
+        """Whether the run covers any of ``names`` (every id when no ``--only`` is given)."""
+        return self.only is None or any(n in self.only for n in names)
+
+    def _plan(self, group: str, kind: str, arg: Any, key: str) -> bool:
+        """Queue ``group`` unless its stamp is fresh; return whether it was cached."""
+        self.order.append(group)
+        if not self.force and self.stamps.fresh(group, key, self.out):
+            self.log.append({"group": group, "status": "cached", "seconds": 0.0})
+            return True
+        self.todo.append((group, kind, arg, key))
+        return False
+
+    def plan_models(self, catalog: Catalog) -> None:
+        """Every model of the catalog: cached (its summary read back) or queued."""
+        for model in catalog.models:
+            summary_path = self.out / "models" / model.id / "summary.json"
+            if not self.wanted(model.id, model.paper.slug):
+                if summary_path.is_file():
+                    self.summaries[model.id] = json.loads(summary_path.read_text())
+                continue
+            if self._plan(f"model-{model.id}", "model", model, model_key(model, self.vers)):
+                self.summaries[model.id] = json.loads(summary_path.read_text())
+
+    def plan_figures(self) -> None:
+        """Every figure module: cached or queued."""
+        for slug in figure_modules():
+            if self.wanted(slug, f"figures-{slug}"):
+                self._plan(f"figures-{slug}", "figures", slug, figure_key(slug, self.vers))
+
+    def finish(self, group: str, kind: str, arg: Any, key: str, res: dict[str, Any]) -> None:
+        """Log one built group; write its files and stamp, or record its error."""
         entry = {"group": group, "status": "built"}
         entry.update({k: res[k] for k in ("seconds", "cpu", "peak_mb", "raised_peak") if k in res})
-        log.append(entry)
+        self.log.append(entry)
         if "error" in res:
             entry["status"] = "failed"
-            failures[group] = res["error"]
+            self.failures[group] = res["error"]
             return
-        stamps.save(group, key, emit(out, res["files"]))
+        self.stamps.save(group, key, emit(self.out, res["files"]))
         if kind == "model":
-            summaries[arg.id] = res["summary"]
+            self.summaries[arg.id] = res["summary"]
 
-    if todo:
-        last = _previous_seconds(out)
-        todo.sort(key=lambda t: (-last.get(t[0], 0.0), t[1] == "model"))
-        jobs = max(1, min(jobs, len(todo)))
+    def build(self, jobs: int) -> int:
+        """Build the queue, the longest group first; return the number of workers used."""
+        if not self.todo:
+            return jobs
+        last = _previous_seconds(self.out)
+        self.todo.sort(key=lambda t: (-last.get(t[0], 0.0), t[1] == "model"))
+        jobs = max(1, min(jobs, len(self.todo)))
         if jobs == 1:
-            for group, kind, arg, key in todo:
-                finish(group, kind, arg, key, build_group(kind, arg))
+            for group, kind, arg, key in self.todo:
+                self.finish(group, kind, arg, key, build_group(kind, arg))
         else:
-            _run_pool(todo, jobs, finish)
+            _run_pool(self.todo, jobs, self.finish)
+        return jobs
 
-    # catalog pages: cheap, always rewritten (unchanged content is not touched on disk)
-    from tools import overview, pages, tables
-    from tools import sources as source_copies
+    def catalog_pages(self, catalog: Catalog) -> None:
+        """The pages built from the catalog: cheap, always rewritten (unchanged files untouched)."""
+        from tools.generator import overview, pages
 
-    with timed(log, "catalog-pages") as entry:
-        entry["status"] = "written"
-        files = {"papers/index.md": pages.papers_index(catalog)}
-        # verbatim copies of the modules for the pages' full-source blocks (tools/sources.py)
-        modules = {p.slug: ROOT / p.module for p in catalog.papers.values()}
-        files.update(source_copies.source_artifacts(modules))
-        for slug, paper in catalog.papers.items():
-            files[f"papers/{slug}/card.md"] = pages.card(paper, catalog)
-            stats = {
-                m.id: tables.Stats(s["params"], s["trainable"], s["macs"], {}, None)
-                for m in catalog.models_of(slug)
-                if (s := summaries.get(m.id))
-            }
-            files[f"papers/{slug}/variants.md"] = pages.variants_table(
-                catalog.models_of(slug), stats
-            )
-            vs = pages.paper_vs_impl(paper, catalog.models_of(slug), stats)
-            files[f"papers/{slug}/vs.md"] = vs
-            files[f"papers/{slug}/tests.md"] = pages.tests_list(slug)
-        try:  # overview, glossary, reading paths, abbreviations (tools/overview.py)
-            files.update(overview.files(catalog, summaries, out=out))
-        except ValueError as exc:  # ReaderDataError or invalid TOML: one line, others kept
-            entry["status"] = "failed"
-            failures["catalog-pages"] = f"reader pages: {exc}"
-        emit(out, files)
+        with timed(self.log, "catalog-pages") as entry:
+            entry["status"] = "written"
+            files = pages.paper_files(catalog, self.summaries)
+            try:  # overview, glossary, reading paths, abbreviations (tools/generator/overview.py)
+                files.update(overview.files(catalog, self.summaries, out=self.out))
+            except ValueError as exc:  # ReaderDataError or invalid TOML: one line, others kept
+                entry["status"] = "failed"
+                self.failures["catalog-pages"] = f"reader pages: {exc}"
+            emit(self.out, files)
 
-    rank = {g: i for i, g in enumerate([*order, "catalog-pages"])}
-    log.sort(key=lambda e: rank[e["group"]])
-    write_atomic(out / "timings.json", json.dumps(log, indent=1))
-    built = sum(1 for e in log if e["status"] == "built")
-    cached = sum(1 for e in log if e["status"] == "cached")
-    workers = f" ({jobs} workers)" if jobs > 1 and todo else ""
-    print(f"generated: {built} built, {cached} cached, {len(failures)} failed{workers} → {out}")
-    for group in rank:  # failures in catalog order, whatever order they happened in
-        if group in failures:
-            print(f"error: {failures[group]}", file=sys.stderr)
-    return 1 if failures else 0
+    def report(self, jobs: int) -> int:
+        """Write timings.json, print the summary and the errors; return the exit code."""
+        rank = {g: i for i, g in enumerate([*self.order, "catalog-pages"])}
+        self.log.sort(key=lambda e: rank[e["group"]])
+        write_atomic(self.out / "timings.json", json.dumps(self.log, indent=1))
+        built = sum(1 for e in self.log if e["status"] == "built")
+        cached = sum(1 for e in self.log if e["status"] == "cached")
+        workers = f" ({jobs} workers)" if jobs > 1 and self.todo else ""
+        print(
+            f"generated: {built} built, {cached} cached, {len(self.failures)} failed{workers}"
+            f" → {self.out}"
+        )
+        for group in rank:  # failures in catalog order, whatever order they happened in
+            if group in self.failures:
+                print(f"error: {self.failures[group]}", file=sys.stderr)
+        return 1 if self.failures else 0
 
 
 def _run_pool(todo: list[tuple[str, str, Any, str]], jobs: int, finish: Callable) -> None:

@@ -1,4 +1,4 @@
-/* Sortable tables: every table inside <div class="dl-sortable"> (written by tools/overview.py:
+/* Sortable tables: every table inside <div class="dl-sortable"> (written by tools/generator/overview.py:
  * the model comparison on 总览, the glossary) gets a button in each header cell. Click (or Enter
  * / Space) sorts the rows by that column, ascending then descending; aria-sort tells screen
  * readers the current order.

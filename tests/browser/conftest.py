@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tools.pdf import CHROMIUM, CHROMIUM_ARGS  # the same Chromium and flags as the PDFs
+from tools.website.pdf import CHROMIUM, CHROMIUM_ARGS  # the same Chromium and flags as the PDFs
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("DL_SITE", ROOT / "site")).resolve()

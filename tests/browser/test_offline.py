@@ -1,7 +1,7 @@
 """The offline bundle (dist/site-offline.zip, issue 7): unpacked and opened from disk by file://.
 
 ``nox -s docs`` builds the archive; when it is missing or older than the site's inputs this module
-builds it first (``python -m tools.offline_bundle``, about a minute). Pages are opened as files,
+builds it first (``python -m tools.website.bundle``, about a minute). Pages are opened as files,
 not served: search must work without a server (Material's offline plugin + the vendored
 iframe-worker shim), links must point at files, and nothing may be requested from a network.
 """
@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tools import offline_bundle
+from tools.website import bundle as offline_bundle
 
 from .conftest import ROOT, SHOTS
 
@@ -44,7 +44,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if "DL_OFFLINE_ZIP" not in os.environ and (
         not ZIP.is_file() or ZIP.stat().st_mtime < _newest_input()
     ):
-        assert offline_bundle.build(ZIP) == 0, "python -m tools.offline_bundle failed (see above)"
+        assert offline_bundle.build(ZIP) == 0, "python -m tools.website.bundle failed (see above)"
     assert ZIP.is_file(), f"{ZIP} missing: run `nox -s docs`"
     out = tmp_path_factory.mktemp("offline")
     with zipfile.ZipFile(ZIP) as zf:

@@ -129,7 +129,7 @@ def test_copy_button_yields_the_module_file(facts, path):
             problems.append(
                 f"{c['module']}: the copied text lacks the {len(markers)} snippet section "
                 "marker lines (pymdownx.snippets drops them from a whole-file include); "
-                f'include "generated/source/{slug}" instead (written by tools/sources.py)'
+                f'include "generated/source/{slug}" instead (written by tools/generator/sources.py)'
             )
             continue
         diff = difflib.unified_diff(

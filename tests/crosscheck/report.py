@@ -1,6 +1,6 @@
 """Write reports/crosscheck.json and reports/crosscheck.md from the results of one run.
 
-The JSON is what the paper cards read (tools/pages.py); the Markdown is for people.
+The JSON is what the paper cards read (tools/generator/pages.py); the Markdown is for people.
 """
 
 from __future__ import annotations

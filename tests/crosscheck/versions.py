@@ -1,7 +1,7 @@
 """Add this virtualenv's torch version to reports/torch-versions.json (after a passing suite).
 
 Run by `nox -s tests-latest` once the normal test suite has passed on a newer torch; the paper
-cards (tools/pages.py) list these versions beside the one pinned in pyproject.toml.
+cards (tools/generator/pages.py) list these versions beside the one pinned in pyproject.toml.
 """
 
 from __future__ import annotations

@@ -1,0 +1,6 @@
+"""Reports run on demand, written to ``reports/``: not part of building the site.
+
+- :mod:`~tools.reports.bench`: time and memory of the generator and the build (``nox -s bench``)
+- :mod:`~tools.reports.zensical`: the same ``mkdocs.yml`` built by MkDocs and by Zensical,
+  compared (``nox -s zensical``)
+"""

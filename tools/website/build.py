@@ -1,0 +1,301 @@
+r"""Site step 1 of 4, after the generator (see :mod:`tools.website`).
+
+Build the site into a temporary folder and swap it into ``site/`` only on success.
+
+Usage::
+
+    python -m tools.website.build              # mkdocs build --strict, then swap into site/
+    python -m tools.website.build --generate   # run python -m tools.generate first
+    python -m tools.website.build --if-stale   # keep site/ when it is newer than every input
+    python -m tools.website.build --offline    # and the offline bundle, in parallel
+
+A failed generation or a failed strict build leaves the previous ``site/`` untouched and exits
+non-zero with one ``error:`` line per problem naming the page or model and the cause (``-v``
+adds MkDocs' full log). ``nox -s docs`` runs ``--offline``; ``nox -s browser``, ``--if-stale``.
+
+After the build, :func:`compact_search_index` rewrites ``search/search_index.json``: UTF-8
+instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
+of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
+and without the API pages' signature blocks;
+:func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
+the offline bundle is built at the same time in a second process (the two builds are
+independent; on two cores the pair takes about as long as one), and is skipped when its inputs
+have not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TMP_PREFIX = ".site-tmp-"  # git-ignored (/.site-tmp*/); the pid follows, so stale ones are found
+ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
+# What a build reads: the freshness check of --if-stale compares their mtimes with site/.
+INPUTS = ("mkdocs.yml", "docs", "reference_impl", "generated")
+IGNORED_INPUTS = ("generated/.stamps", "generated/timings.json")
+
+_LOG_LINE = re.compile(r"^(?:ERROR|WARNING)\s+-\s+(?P<msg>.*)$")
+_ABORTED = re.compile(r"^Aborted with (?P<n>\d+) warnings? in strict mode!$")
+
+
+def newest_input(root: Path) -> tuple[float, Path | None]:
+    """The newest mtime among the build's inputs, and that file."""
+    newest, which = 0.0, None
+    skip = tuple(root / p for p in IGNORED_INPUTS)
+    for name in INPUTS:
+        top = root / name
+        paths = [top] if top.is_file() else top.rglob("*") if top.is_dir() else []
+        for p in paths:
+            if p.is_file() and not any(p == s or s in p.parents for s in skip):
+                mtime = p.stat().st_mtime
+                if mtime > newest:
+                    newest, which = mtime, p
+    return newest, which
+
+
+def is_fresh(site: Path, root: Path = ROOT) -> bool:
+    """True when ``site/index.html`` is newer than every input of the build."""
+    index = site / "index.html"
+    if not index.is_file():
+        return False
+    newest, _ = newest_input(root)
+    return newest <= index.stat().st_mtime
+
+
+def problems(log: str, root: Path = ROOT) -> list[str]:
+    """The lines of a MkDocs log that say what went wrong (warnings abort a strict build).
+
+    A warning followed by an indented list (e.g. pages missing from ``nav``) becomes one line.
+    A missing snippet section names only the section; the include line is looked up and added.
+    """
+    found: list[str] = []
+    lines = log.splitlines()
+    for line in lines:
+        m = _LOG_LINE.match(line.strip())
+        if m and not _ABORTED.match(m.group("msg")):
+            found.append(m.group("msg").strip())
+        elif found and re.match(r"^\s+- \S", line) and found[-1].endswith((":", ",")):
+            found[-1] += " " + line.strip()[2:] + ","
+    found = [_where_snippet(msg.rstrip(","), root) for msg in found]
+    if not found:  # a crash before logging: the exception line of the traceback
+        tail = [ln for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln)]
+        found = tail[-1:] or [ln for ln in lines if ln.strip()][-1:]
+    return found
+
+
+def _where_snippet(msg: str, root: Path) -> str:
+    """Name the include line of a missing snippet section (MkDocs names only page and section)."""
+    m = re.search(r"page '([^']+)': Snippet section '([^']+)' could not be located", msg)
+    if not m:
+        return msg
+    page = root / "docs" / m.group(1)
+    if page.is_file():
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            inc = re.search(rf"""--8<--\s+["']([^"']+):{re.escape(m.group(2))}["']""", line)
+            if inc:
+                return (
+                    f"docs/{m.group(1)}:{n} includes section '{m.group(2)}' of {inc.group(1)}, "
+                    f"which has no '# --8<-- [start:{m.group(2)}]' marker ({msg})"
+                )
+    return msg
+
+
+# The heading (id) of the section that holds a page's whole module, verbatim (docs/papers/*.md).
+FULL_SOURCE_SECTION = "完整代码"
+# The API pages (papers/<slug>-api/): their signature blocks repeat the entry's name (its title)
+# and the parameters its docstring lists.
+API_PAGE = "-api/"
+_PRE = re.compile(r"<pre>.*?</pre>", re.S)
+
+
+# jieba's word breaks (U+200B, 3 bytes in UTF-8; about 60,000 of them) that touch a character
+# the search separator of mkdocs.yml splits on anyway (whitespace, punctuation, < >) or another
+# break change no token: leaving them out keeps the same words in 8 % fewer bytes.
+_SEPARATOR_CHARS = r"\s\u3000\-_,:;!?=\[\]()<>\"`/|、。，．？！；：（）《》【】「」“”‘’…·"
+_REDUNDANT_ZWSP = re.compile(
+    rf"(?<=[{_SEPARATOR_CHARS}])\u200b|\u200b(?=[{_SEPARATOR_CHARS}]|\u200b)"
+)
+
+
+def compact_search_index(site: Path) -> tuple[int, int]:
+    r"""Rewrite the search index of a built site smaller; return its size before and after.
+
+    The index is the same JSON for Material's search (same entries, same order), written as
+    UTF-8 rather than ``\uXXXX`` escapes; the code blocks (``<pre>``) of the full-source
+    sections are left out, since every part a reader looks for is also shown, and indexed, in a
+    snippet section of the same page, and so are the signature blocks of the API pages; word
+    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``).
+    ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
+    """
+    path = site / "search" / "search_index.json"
+    if not path.is_file():
+        return 0, 0
+    before = path.stat().st_size
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for doc in data.get("docs", []):
+        where = doc.get("location", "")
+        if where.endswith(f"#{FULL_SOURCE_SECTION}") or where.split("#")[0].endswith(API_PAGE):
+            doc["text"] = _PRE.sub("", doc.get("text", "")).strip()
+        doc["text"] = _REDUNDANT_ZWSP.sub("", doc.get("text", ""))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    path.write_text(text, encoding="utf-8")
+    js = path.with_suffix(".js")
+    if js.is_file():
+        js.write_text(f"var __index = {text}", encoding="utf-8")
+    return before, path.stat().st_size
+
+
+# Pygments tokens that Material does not colour apart from the code itself: names (``.n``, whose
+# colour --md-code-hl-name-color is --md-code-fg-color in both schemes) and whitespace (``.w``).
+_PLAIN_TOKEN = re.compile(r'<span class="[nw]">([^<]*)</span>')
+_PRE_BLOCK = re.compile(r"<pre\b.*?</pre>", re.S)
+
+
+def compact_html(site: Path) -> int:
+    """Unwrap the code tokens that look the same without their ``<span>``; return bytes saved.
+
+    About a fifth of a code block's bytes are ``<span class="n">name</span>`` wrappers that
+    change nothing: the text, what the copy button copies and the colours stay the same. Only
+    ``<pre>`` blocks are touched.
+    """
+    saved = 0
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        new = _PRE_BLOCK.sub(lambda m: _PLAIN_TOKEN.sub(r"\1", m.group(0)), text)
+        if new != text:
+            saved += len(text.encode()) - len(new.encode())
+            page.write_text(new, encoding="utf-8")
+    return saved
+
+
+def clean_stale(root: Path) -> None:
+    """Remove temporary folders left by killed builds (their process no longer exists)."""
+    for p in root.glob(f"{TMP_PREFIX}*"):
+        m = re.match(rf"{re.escape(TMP_PREFIX)}(?:old-)?(\d+)-", p.name)
+        if not m or not p.is_dir():
+            continue
+        pid = int(m.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
+def swap(new: Path, site: Path) -> None:
+    """Replace ``site`` by ``new`` (both on the same file system) with two renames."""
+    old = None
+    if site.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{os.getpid()}-", dir=site.parent))
+        old.rmdir()
+        site.rename(old)
+    new.rename(site)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_generate(root: Path) -> int:
+    """Run the generator; on failure its own ``error:`` lines name the model and the cause."""
+    env = {**os.environ, **ENV}
+    return subprocess.run([sys.executable, "-m", "tools.generate"], cwd=root, env=env).returncode
+
+
+def build(site: Path, root: Path = ROOT, config: str = "mkdocs.yml", verbose: bool = False) -> int:
+    """Strict build into a temporary folder next to ``site``; swap only on success."""
+    site = site if site.is_absolute() else root / site
+    clean_stale(site.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=site.parent))
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "-f", config]
+    cmd += ["-d", str(tmp)]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=root,
+            env={**os.environ, **ENV},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if proc.returncode != 0 or not (tmp / "index.html").is_file():
+            if verbose:
+                sys.stderr.write(proc.stdout)
+            found = problems(proc.stdout, root)
+            for msg in found:
+                print(f"error: {msg}", file=sys.stderr)
+            kept = "the previous site is kept" if site.exists() else "no site was written"
+            print(
+                f"mkdocs build --strict failed ({len(found)} problem(s) above; -v for the full "
+                f"log): {site.name}/ left unchanged, {kept}",
+                file=sys.stderr,
+            )
+            return proc.returncode or 1
+        before, after = compact_search_index(tmp)
+        compact_html(tmp)
+        swap(tmp, site)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(tmp)
+    print(
+        f"site built in {time.perf_counter() - t0:.1f} s → {site} "
+        f"(search index {before / 1e6:.2f} → {after / 1e6:.2f} MB)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.website.build", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--site", type=Path, default=Path("site"), help="target (default: site/)")
+    parser.add_argument("--generate", action="store_true", help="run tools.generate first")
+    parser.add_argument(
+        "--if-stale", action="store_true", help="skip the build when site/ is newer than its inputs"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="also build the offline bundle, in parallel"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print MkDocs' full log")
+    args = parser.parse_args(argv)
+    site = args.site if args.site.is_absolute() else ROOT / args.site
+    if args.generate:
+        code = run_generate(ROOT)
+        if code != 0:
+            print(f"generation failed (see above): {site.name}/ left unchanged", file=sys.stderr)
+            return code
+    offline = None
+    if args.offline:  # independent of the main build: run it beside it, on the other core
+        offline = subprocess.Popen(
+            [sys.executable, "-m", "tools.website.bundle"],
+            cwd=ROOT,
+            env={**os.environ, **ENV},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    if args.if_stale and is_fresh(site):
+        print(f"{site.name}/ is newer than all its inputs: reused, not rebuilt")
+        code = 0
+    else:
+        code = build(site, verbose=args.verbose)
+    if offline is not None:
+        out, _ = offline.communicate()
+        sys.stdout.write(out)
+        code = code or offline.returncode
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
