@@ -139,6 +139,37 @@ def test_encoder_decoder_side_by_side_with_cross_attention():
     assert "交叉注意力" in dot and "rank=same" in dot
 
 
+def test_a_box_one_layer_away_from_a_drawn_diagram_links_to_it():
+    from torch import nn
+
+    def block(*extra):
+        return nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Conv2d(1, 1, 3), *extra)
+
+    plain = diagram.signature(block())
+    assert diagram.signature(block(nn.Identity())) == plain  # Identity is never drawn
+    pooled = diagram.signature(block(nn.AvgPool2d(2)))
+    assert diagram.variant_of(pooled, [plain]) == plain
+    two_more = diagram.signature(block(nn.AvgPool2d(2), nn.ReLU()))
+    assert diagram.variant_of(two_more, [plain]) is None
+    nested = diagram.signature(block(nn.Sequential(nn.ReLU(), nn.Conv2d(1, 1, 1))))
+    assert diagram.variant_of(nested, [plain]) is None  # a whole sub-block is not one layer
+    assert diagram.variant_of(diagram.signature(nn.ModuleList([nn.ReLU()])), [plain]) is None
+
+
+def test_unclip_stages_link_to_the_drawn_stage_they_vary():
+    overview = _files("unclip-decoder")["models/unclip-decoder/diagram.md"]
+    # encoder.5 lacks the 1×1 shortcut projection of encoder.4 (the attention-stage block)
+    details = re.findall(r'id="(unclip-decoder-detail-\d+)"', overview)
+    assert len(details) == 2, details  # the text Transformer, and an up-sampling stage
+
+    def target(path):
+        m = re.search(rf'href="#([\w-]+)"[^>]*title="{re.escape(path)}（', overview)
+        return m and m.group(1)
+
+    assert target("encoder.5") == "unclip-decoder-blocks-attention-stage"
+    assert target("encoder.3") == "unclip-decoder-blocks-resblock"  # + a down-sampling pool
+
+
 # ── inline SVG ────────────────────────────────────────────────────────────────────────────
 
 

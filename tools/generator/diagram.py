@@ -1140,13 +1140,39 @@ def fit(
 def signature(module: nn.Module) -> tuple:
     """The structure of a module (class names, child names), sizes ignored.
 
-    A wrapper with a single child has its child's signature. Collapsed boxes with one signature
-    share a detail diagram.
+    A wrapper with a single child has its child's signature; ``nn.Identity`` children, which no
+    diagram draws, are left out. Collapsed boxes with one signature share a detail diagram.
     """
-    kids = [(n, signature(c)) for n, c in module.named_children()]
+    kids = [(n, signature(c)) for n, c in module.named_children() if not isinstance(c, nn.Identity)]
     if len(kids) == 1 and not is_leaf(module):
         return kids[0][1]
     return (type(module).__name__, tuple(kids))
+
+
+def _layers(sig: tuple, prefix: str = "") -> set[tuple[str, str]]:
+    """(path, class) of every module in a signature."""
+    out = {(prefix, sig[0])}
+    for name, child in sig[1]:
+        out |= _layers(child, f"{prefix}.{name}" if prefix else name)
+    return out
+
+
+def variant_of(sig: tuple, drawn: list[tuple]) -> tuple | None:
+    """A drawn signature that ``sig`` differs from by one leaf layer only, or None.
+
+    Such a box (a U-Net stage that adds a down-sampling pool, or a 1×1 projection on its
+    shortcut, to a drawn one) links to the drawn diagram instead of getting a near-copy.
+    """
+    mine = _layers(sig)
+    for other in drawn:
+        theirs = _layers(other)
+        diff = mine ^ theirs
+        if sig[0] != other[0] or len(diff) != 1:
+            continue
+        ((path, _),) = diff
+        if not any(p.startswith(path + ".") for p, _ in mine | theirs):  # a leaf layer
+            return other
+    return None
 
 
 _TAG = re.compile(r"<(polygon|path|ellipse|text|polyline|rect)\b([^>]*?)(/?)>")
@@ -1236,6 +1262,8 @@ def themable_svg(svg: str) -> str:
     # repeat them; dropping them saves about a tenth of a diagram's bytes
     svg = re.sub(r'\s\bid="[^"]+"', "", svg)
     svg = re.sub(r"<title>[^<]*</title>\n?", "", svg)  # Graphviz's own ids ("n12", "n1->n2")
+    # each link's own <g> wrapper and target: an inline diagram links within its page
+    svg = svg.replace("<g><a ", "<a ").replace("</a>\n</g>", "</a>").replace(' target="_top"', "")
     svg = re.sub(  # coordinates to 0.1 pt (a tenth of a pixel at most): a third less text
         r'\b(d|points|x|y|cx|cy|rx|ry|font-size)="([^"]*)"',
         lambda a: f'{a.group(1)}="{_NUM.sub(_round, a.group(2))}"',

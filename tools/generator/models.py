@@ -108,7 +108,8 @@ class Drill:
     """Drill-down: a collapsed box links to a detail diagram of a module with its structure.
 
     That is a catalog block included on the paper's page, or one drawn under the diagram that
-    needs it (at most ``MAX_DETAILS``).
+    needs it (at most ``MAX_DETAILS``). A box whose structure adds or lacks one layer of a drawn
+    one (:func:`~tools.generator.diagram.variant_of`) links to that diagram.
     """
 
     def __init__(self, model: Model, tr: Any, known: dict[tuple, str], drawn: list[View]) -> None:
@@ -125,6 +126,7 @@ class Drill:
         if mod is None or type(mod).__module__ != self.model.paper.import_name:
             return None
         sig = diagram.signature(mod)
+        sig = diagram.variant_of(sig, list(self.known)) or sig
         if sig not in self.known:
             n = len(self.drawn)
             if n >= MAX_DETAILS:
