@@ -119,7 +119,7 @@ def material_segment(query: str, words: set[str]) -> list[str]:
     """Material 9.8.1's ``segment`` (search worker): what a Chinese query is searched as."""
     cuts = [0] * len(query)
     for i in range(len(query)):
-        for j in range(i + 1, len(query)):  # proper prefixes only: the whole query is never looked up
+        for j in range(i + 1, len(query)):  # proper prefixes only, never the whole query
             if query[i:j] in words:
                 cuts[i] = j - i
     segments: list[str] = []
@@ -167,7 +167,7 @@ def test_search_keeps_glossary_terms_whole():
     assert material_segment("步长", words) == ["步长"]  # not a word of the index: kept whole
     assert {"步幅", "标签平滑", "步" + WJ, "标签" + WJ} <= words and not {"步", "标签"} & words
     # the reader sees the same text: only invisible characters changed
-    for old, new in zip(docs, data["docs"], strict=True):
+    for new in data["docs"]:
         assert new["text"].replace(WJ, "").replace(ZW, "") == text.replace(ZW, "")
     assert not re.search(site_build.js_separator(SEPARATOR), WJ)  # the joiner stays in the word
 
@@ -182,7 +182,8 @@ def test_compact_search_index_keeps_terms_whole_in_both_copies(tmp_path):
     (tmp_path / "search").mkdir()
     index = tmp_path / "search" / "search_index.json"
     text = ZW.join(["", "每", "一步", "的", "步", "幅", ""])  # jieba without the glossary
-    data = {"config": {"separator": SEPARATOR}, "docs": [{"location": "a/", "title": "t", "text": text}]}
+    doc = {"location": "a/", "title": "t", "text": text}
+    data = {"config": {"separator": SEPARATOR}, "docs": [doc]}
     index.write_text(json.dumps(data))
     (tmp_path / "search" / "search_index.js").write_text("var __index = {}")
     site_build.compact_search_index(tmp_path)

@@ -146,8 +146,10 @@ _JS_SPACE = "\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3
 
 
 def search_terms() -> list[str]:
-    """The Chinese words of the glossary: every ``zh`` name (each part of 梯度消失 / 梯度爆炸)
-    and every synonym written in Han characters."""
+    """The Chinese words of the glossary.
+
+    Every ``zh`` name (each part of 梯度消失 / 梯度爆炸) and every synonym in Han characters.
+    """
     from tools import overview  # lazy: only the build needs the glossary
 
     words: set[str] = set()
@@ -222,7 +224,7 @@ def keep_terms_whole(data: dict, terms: list[str], cut) -> int:
 
 
 def jieba_cut(terms: list[str]):
-    """jieba's default cut (as Material's plugin calls it) knowing ``terms`` as words."""
+    """Cut like Material's plugin (jieba's default mode), knowing ``terms`` as words."""
     import jieba
 
     jieba.setLogLevel(60)
