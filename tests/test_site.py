@@ -357,6 +357,21 @@ def test_escaped_copy_is_included_verbatim(tmp_path):
 
 @pytest.mark.site
 @needs_site
+def test_built_index_searches_every_glossary_term_whole():
+    """In site/: each glossary term found on the site is a word (or starts one), no proper prefix
+    of it is a word, so Material searches it whole (issue 11)."""
+    docs = json.loads((SITE / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    words = index_words(docs)
+    plain = "".join(d["title"] + d["text"] for d in docs).replace(ZW, "").replace(WJ, "")
+    found = [t for t in site_build.search_terms() if t in plain]
+    assert len(found) > 100
+    for term in found:
+        assert material_segment(term, words) == [term], term
+        assert any(w.startswith(term) for w in words), f"{term}: cut into pieces"
+
+
+@pytest.mark.site
+@needs_site
 def test_internal_links_and_anchors_resolve():
     res = linkcheck.check(SITE)
     assert res.pages >= 2 and res.internal > 0
