@@ -14,7 +14,8 @@ adds MkDocs' full log). ``nox -s docs`` runs ``--offline``; ``nox -s browser``, 
 After the build, :func:`compact_search_index` rewrites ``search/search_index.json``: UTF-8
 instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
 of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
-and without the API pages' signature blocks;
+and without the API pages' signature blocks, and with every glossary term kept whole for Chinese
+search (:func:`keep_terms_whole`);
 :func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
 the offline bundle is built at the same time in a second process (the two builds are
 independent; on two cores the pair takes about as long as one), and is skipped when its inputs
@@ -241,7 +242,8 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     UTF-8 rather than ``\uXXXX`` escapes; the code blocks (``<pre>``) of the full-source
     sections are left out, since every part a reader looks for is also shown, and indexed, in a
     snippet section of the same page, and so are the signature blocks of the API pages; word
-    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``).
+    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``). Before that, the glossary's
+    terms are made searchable whole (:func:`keep_terms_whole`; needs jieba, as the build does).
     ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
     """
     path = site / "search" / "search_index.json"
