@@ -112,6 +112,89 @@ def test_search_index_drops_only_redundant_word_breaks(tmp_path):
     assert out == f"<p>残差{zw}学习{zw}是 ResNet 的{zw}核心，见{zw}图</p>"
 
 
+# The search separator of mkdocs.yml, as Material writes it into the index's config.
+SEPARATOR = re.search(r"^\s+separator: '(.+)'$", (ROOT / "mkdocs.yml").read_text(), re.M).group(1)
+ZW, WJ = "\u200b", site_build.WORD_JOINER
+
+
+def material_segment(query: str, words: set[str]) -> list[str]:
+    """Material 9.8.1's ``segment`` (search worker): what a Chinese query is searched as."""
+    cuts = [0] * len(query)
+    for i in range(len(query)):
+        for j in range(i + 1, len(query)):  # proper prefixes only, never the whole query
+            if query[i:j] in words:
+                cuts[i] = j - i
+    segments: list[str] = []
+    stack = [0]
+    s = len(stack)
+    while s > 0:
+        s -= 1
+        p = stack[s]
+        for q in range(1, cuts[p]):
+            if cuts[p + q] > cuts[p] - q:
+                segments.append(query[p : p + q])
+                stack[s:] = [p + q]
+                s += 1
+        q = p + cuts[p]
+        if q < len(query) and cuts[q] and q < len(query) - 1:
+            stack[s:] = [q]
+            s += 1
+        segments.append(query[p:q])
+    return [query] if "" in segments else list(dict.fromkeys(segments))
+
+
+def index_words(docs: list[dict]) -> set[str]:
+    sep = site_build.js_separator(SEPARATOR)
+    return {
+        d[f][a:b].lower() for d in docs for f in ("title", "text")
+        for a, b in site_build.token_spans(d[f], sep)
+    }  # fmt: skip
+
+
+def test_search_keeps_glossary_terms_whole():
+    """步幅 is searched as 步幅 (not 步*), 标签平滑 as 标签平滑 (not 标签*): issue 11."""
+    terms = ["步幅", "步长", "标签平滑"]
+    # as Material's plugin writes it: jieba's words between U+200B
+    text = ZW.join(["", "第", "t", "步", "，", "用", "标签", "平滑", "，", "步幅", "为", "2", ""])
+    docs = [{"location": "a/", "title": f"{ZW}标签{ZW}与{ZW}步幅", "text": text}]
+    words = index_words(docs)
+    assert material_segment("步幅", words) == ["步"]  # the bug this works around
+    assert material_segment("标签平滑", words) == ["标签"]
+    data = {"config": {"separator": SEPARATOR}, "docs": docs}
+    marked = site_build.keep_terms_whole(data, terms, site_build.jieba_cut(terms))
+    assert marked == 2  # 步 and 标签: proper prefixes of a term that are indexed words
+    words = index_words(data["docs"])
+    assert material_segment("步幅", words) == ["步幅"]
+    assert material_segment("标签平滑", words) == ["标签平滑"]
+    assert material_segment("步长", words) == ["步长"]  # not a word of the index: kept whole
+    assert {"步幅", "标签平滑", "步" + WJ, "标签" + WJ} <= words and not {"步", "标签"} & words
+    # the reader sees the same text: only invisible characters changed
+    for new in data["docs"]:
+        assert new["text"].replace(WJ, "").replace(ZW, "") == text.replace(ZW, "")
+    assert not re.search(site_build.js_separator(SEPARATOR), WJ)  # the joiner stays in the word
+
+
+def test_search_terms_come_from_the_glossary():
+    terms = site_build.search_terms()
+    assert {"步幅", "步长", "梯度消失", "梯度爆炸", "模式坍塌", "图像块"} <= set(terms)
+    assert all(re.fullmatch(r"[\u3400-\u9fff]+", t) for t in terms)
+
+
+def test_compact_search_index_keeps_terms_whole_in_both_copies(tmp_path):
+    (tmp_path / "search").mkdir()
+    index = tmp_path / "search" / "search_index.json"
+    text = ZW.join(["", "每", "一步", "的", "步", "幅", ""])  # jieba without the glossary
+    doc = {"location": "a/", "title": "t", "text": text}
+    data = {"config": {"separator": SEPARATOR}, "docs": [doc]}
+    index.write_text(json.dumps(data))
+    (tmp_path / "search" / "search_index.js").write_text("var __index = {}")
+    site_build.compact_search_index(tmp_path)
+    raw = index.read_text(encoding="utf-8")
+    words = index_words(json.loads(raw)["docs"])
+    assert "步幅" in words and "步" not in words
+    assert (tmp_path / "search" / "search_index.js").read_text(encoding="utf-8").endswith(raw)
+
+
 def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
     code = (
         '<pre><span></span><code><span class="k">def</span><span class="w"> </span>'
@@ -273,6 +356,21 @@ def test_escaped_copy_is_included_verbatim(tmp_path):
         extension_configs={"pymdownx.snippets": {"base_path": [str(tmp_path)]}},
     )
     assert md.preprocessors["snippet"].run(['--8<-- "t.py"']) == tricky.split("\n")
+
+
+@pytest.mark.site
+@needs_site
+def test_built_index_searches_every_glossary_term_whole():
+    """In site/: each glossary term found on the site is a word (or starts one), no proper prefix
+    of it is a word, so Material searches it whole (issue 11)."""
+    docs = json.loads((SITE / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    words = index_words(docs)
+    plain = "".join(d["title"] + d["text"] for d in docs).replace(ZW, "").replace(WJ, "")
+    found = [t for t in site_build.search_terms() if t in plain]
+    assert len(found) > 100
+    for term in found:
+        assert material_segment(term, words) == [term], term
+        assert any(w.startswith(term) for w in words), f"{term}: cut into pieces"
 
 
 @pytest.mark.site

@@ -16,7 +16,8 @@ adds MkDocs' full log). ``nox -s docs`` runs ``--offline``; ``nox -s browser``, 
 After the build, :func:`compact_search_index` rewrites ``search/search_index.json``: UTF-8
 instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
 of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
-and without the API pages' signature blocks;
+and without the API pages' signature blocks, and with every glossary term kept whole for Chinese
+search (:func:`keep_terms_whole`);
 :func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
 the offline bundle is built at the same time in a second process (the two builds are
 independent; on two cores the pair takes about as long as one), and is skipped when its inputs
@@ -127,6 +128,115 @@ _REDUNDANT_ZWSP = re.compile(
 )
 
 
+# ── Chinese search (issue 11) ───────────────────────────────────────────────────────────
+# Material 9.8.1's search worker (``Search.search`` → ``segment``) rewrites each run of Han
+# characters in a query before lunr sees it: it looks up the query's *proper* prefixes (never the
+# whole query) among the words of the index and, if one is found, searches for the longest of them
+# with a trailing wildcard; only when no prefix is an indexed word does the whole query survive.
+# So 步幅 becomes ``步*`` as soon as 步 stands alone anywhere on the site, and 标签平滑 becomes
+# ``标签*``. Two steps keep a glossary term whole: the Han runs of the index are cut again by
+# jieba knowing every glossary term and synonym as a word (the plugin cuts without them), and
+# every indexed word that is a proper prefix of a glossary term gets an invisible word joiner
+# (U+2060, not a separator) appended, so it no longer equals that prefix: the query's prefixes
+# find nothing and the query is searched whole. Such a word is still found as itself, since
+# the query is matched with a trailing wildcard.
+WORD_JOINER = "\u2060"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RUN = re.compile(f"[{_HAN}][{_HAN}\u200b]*")
+_HAN_WORD = re.compile(f"[{_HAN}]+")
+# JavaScript's \s (the separator is a JavaScript regular expression; \b and \d are ASCII there)
+_JS_SPACE = "\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def search_terms() -> list[str]:
+    """The Chinese words of the glossary.
+
+    Every ``zh`` name (each part of 梯度消失 / 梯度爆炸) and every synonym in Han characters.
+    """
+    from tools.generator import overview  # lazy: only the build needs the glossary
+
+    words: set[str] = set()
+    for term in overview.load_glossary().terms:
+        for name in (term.zh, *term.synonyms):
+            words.update(_HAN_WORD.findall(name))
+    return sorted(words)
+
+
+def js_separator(pattern: str) -> re.Pattern[str]:
+    """Compile the search separator of mkdocs.yml the way the browser reads it."""
+    return re.compile(pattern.replace("\\s", _JS_SPACE), re.ASCII)
+
+
+def token_spans(text: str, separator: re.Pattern[str]):
+    """The (start, end) of every token of ``text``, split like Material's ``split``."""
+    start = pos = 0
+    while True:
+        m = separator.search(text, pos)
+        until = m.start() if m else len(text)
+        if start < until:
+            yield start, until
+        if m is None:
+            return
+        start = m.end()
+        pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+def recut_chinese(text: str, cut) -> str:
+    """Cut every run of Han characters of an index entry again with ``cut`` (jieba's)."""
+
+    def one(m: re.Match[str]) -> str:
+        words = cut(m.group(0).replace("\u200b", ""))
+        return "\u200b" + "\u200b".join(w for w in words if w) + "\u200b"
+
+    return _HAN_RUN.sub(one, text)
+
+
+def prefixes_to_join(words: set[str], terms: list[str]) -> set[str]:
+    """The indexed ``words`` that are proper prefixes of a glossary term."""
+    return {t[:i] for t in terms for i in range(1, len(t)) if t[:i] in words}
+
+
+def join_words(text: str, marked: set[str], separator: re.Pattern[str]) -> str:
+    """Append the word joiner to every token of ``text`` that is in ``marked``."""
+    out, last = [], 0
+    for a, b in token_spans(text, separator):
+        if text[a:b] in marked:
+            out += [text[last:b], WORD_JOINER]
+            last = b
+    return "".join(out) + text[last:]
+
+
+def keep_terms_whole(data: dict, terms: list[str], cut) -> int:
+    """Re-cut the index's Chinese with ``cut`` and mark the words that would shorten a term.
+
+    ``data`` is the parsed search index (changed in place); returns how many distinct words
+    got the word joiner.
+    """
+    separator = js_separator(data["config"]["separator"])
+    docs = data.get("docs", [])
+    words: set[str] = set()
+    for doc in docs:
+        for field in ("title", "text"):
+            doc[field] = recut_chinese(doc.get(field, ""), cut)
+            words.update(doc[field][a:b] for a, b in token_spans(doc[field], separator))
+    marked = prefixes_to_join(words, terms)
+    for doc in docs:
+        for field in ("title", "text"):
+            doc[field] = join_words(doc[field], marked, separator)
+    return len(marked)
+
+
+def jieba_cut(terms: list[str]):
+    """Cut like Material's plugin (jieba's default mode), knowing ``terms`` as words."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    tokenizer = jieba.Tokenizer()
+    for term in terms:
+        tokenizer.add_word(term)  # frequency suggested by jieba: high enough to keep it whole
+    return lambda text: tokenizer.cut(text)
+
+
 def compact_search_index(site: Path) -> tuple[int, int]:
     r"""Rewrite the search index of a built site smaller; return its size before and after.
 
@@ -134,7 +244,8 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     UTF-8 rather than ``\uXXXX`` escapes; the code blocks (``<pre>``) of the full-source
     sections are left out, since every part a reader looks for is also shown, and indexed, in a
     snippet section of the same page, and so are the signature blocks of the API pages; word
-    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``).
+    breaks next to a separator are dropped (``_REDUNDANT_ZWSP``). Before that, the glossary's
+    terms are made searchable whole (:func:`keep_terms_whole`; needs jieba, as the build does).
     ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
     """
     path = site / "search" / "search_index.json"
@@ -142,6 +253,9 @@ def compact_search_index(site: Path) -> tuple[int, int]:
         return 0, 0
     before = path.stat().st_size
     data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("config", {}).get("separator"):
+        terms = search_terms()
+        keep_terms_whole(data, terms, jieba_cut(terms))
     for doc in data.get("docs", []):
         where = doc.get("location", "")
         if where.endswith(f"#{FULL_SOURCE_SECTION}") or where.split("#")[0].endswith(API_PAGE):
