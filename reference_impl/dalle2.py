@@ -224,6 +224,7 @@ class CLIP(nn.Module):
         x = self.visual(self.ln_pre(torch.cat([cls, x], 1) + self.vision_pos))  # (B, N+1, D)
         return F.normalize(self.image_projection(self.ln_post(x[:, 0])), dim=-1)
 
+    # --8<-- [start:encode-text]
     def encode_text(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """Encode captions.
 
@@ -239,6 +240,7 @@ class CLIP(nn.Module):
         eot = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(-1)]  # (B, D)
         return F.normalize(self.text_projection(eot), dim=-1), x
 
+    # --8<-- [end:encode-text]
     def forward(self, image: Tensor, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """Return image and text embeddings, (B, embed_dim) each."""
         return self.encode_image(image), self.encode_text(tokens)[0]

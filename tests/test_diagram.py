@@ -160,14 +160,16 @@ def test_unclip_stages_link_to_the_drawn_stage_they_vary():
     overview = _files("unclip-decoder")["models/unclip-decoder/diagram.md"]
     # encoder.5 lacks the 1×1 shortcut projection of encoder.4 (the attention-stage block)
     details = re.findall(r'id="(unclip-decoder-detail-\d+)"', overview)
-    assert len(details) == 2, details  # the text Transformer, and an up-sampling stage
+    assert len(details) == 1, details  # the up-sampling stage
 
     def target(path):
-        m = re.search(rf'href="#([\w-]+)"[^>]*title="{re.escape(path)}（', overview)
+        m = re.search(rf'href="#([\w-]+)"[^>]*title="{re.escape(path)}(?:（| →)', overview)
         return m and m.group(1)
 
     assert target("encoder.5") == "unclip-decoder-blocks-attention-stage"
     assert target("encoder.3") == "unclip-decoder-blocks-resblock"  # + a down-sampling pool
+    # 24 blocks of the prior's structure: the catalog's same_as links to the prior's diagram
+    assert target("text_transformer") == "unclip-prior-blocks-transformer-block"
 
 
 # ── inline SVG ────────────────────────────────────────────────────────────────────────────
@@ -257,6 +259,10 @@ def test_drill_down_links_resolve_on_the_page():
     ids = {a for t in shown for a, _ in _figures(t)}
     links = {h for t in shown for h in re.findall(r'href="#(unclip-decoder-[^"]+)"', t)}
     assert links and links <= ids
+    prior = _files("unclip-prior")  # a catalog block drawn for the prior (same_as)
+    prior_ids = {a for p, t in prior.items() if p.endswith(".md") for a, _ in _figures(t)}
+    elsewhere = {h for t in shown for h in re.findall(r'href="#(unclip-prior-[^"]+)"', t)}
+    assert elsewhere == {"unclip-prior-blocks-transformer-block"} <= prior_ids
     overview = files["models/unclip-decoder/diagram.md"]
     assert 'href="#unclip-decoder-blocks-attention-stage"' in overview  # a catalog block
     assert "unclip-decoder-detail-" in overview  # and details drawn under the overview

@@ -268,13 +268,22 @@ def test_malformed_catalog_entries():
         ],
     }
     assert cat.parse(good).models[0].id == "m"
+    linked = json.loads(json.dumps(good))
+    linked["models"].append(
+        {**good["models"][0], "id": "m2", "blocks": [{"name": "c", "path": "x"}]}
+    )
+    linked["models"][0]["blocks"] = [{"name": "b", "path": "x", "same_as": "m2-blocks-c"}]
+    assert cat.parse(linked).models[0].blocks[0].same_as == "m2-blocks-c"
     bad_cases = [
         (("models", 0, "paper"), "nope", "unknown paper 'nope'"),
         (("models", 0, "inputs"), [[1, -3]], "positive integers"),
         (("models", 0, "params"), "many", "'params' has the wrong type"),
         (("models", 0, "id"), "Bad_Id", "lowercase"),
         (("papers", "p", "module"), "reference_impl/none.py", "does not exist"),
-    ]
+        # a block linked to a diagram that no other model of the paper draws
+        (("models", 0, "blocks"), [{"name": "b", "path": "x", "same_as": "m2-blocks-c"}],
+         "same_as 'm2-blocks-c' is not a block drawn for another model"),
+    ]  # fmt: skip
     for (section, key, field), value, message in bad_cases:
         data = json.loads(json.dumps(good))
         data[section][key][field] = value

@@ -214,6 +214,24 @@ def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
     assert re.sub(r"<[^>]+>", "", out) == re.sub(r"<[^>]+>", "", prose + code)  # same text
 
 
+def test_compact_html_joins_runs_of_punctuation_and_operators(tmp_path):
+    """``.p`` and ``.o`` share one colour in both of Material's palettes: a run is one span."""
+    code = (
+        '<pre><code><span class="p">)</span> <span class="o">-&gt;</span> '
+        '<span class="nb">int</span><span class="p">:</span><span class="o">=</span>'
+        '<span class="s2">"a"</span> <span class="ow">in</span> '
+        '<span class="p">[</span></code></pre>'
+    )
+    (tmp_path / "index.html").write_text(code, encoding="utf-8")
+    site_build.compact_html(tmp_path)
+    out = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert out == (
+        '<pre><code><span class="p">) -&gt;</span> <span class="nb">int</span>'
+        '<span class="p">:=</span><span class="s2">"a"</span> <span class="ow">in</span> '
+        '<span class="p">[</span></code></pre>'
+    )
+
+
 def test_offline_bundle_rewrites_directory_links_and_is_cached_by_input_hash(tmp_path):
     from tools.website import bundle as offline_bundle
 

@@ -112,6 +112,9 @@ class Block:
     title: str
     depth: float = float("inf")  # levels of modules to open inside the block
     merge: str = "none"  # "none" (every layer a box), "segments" or "chains"
+    #: the anchor of a block diagram of another model of the same paper that shows this
+    #: submodule's structure (``<model id>-blocks-<name>``): nothing is drawn, its boxes link there
+    same_as: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,7 +276,22 @@ def parse(data: dict[str, Any], root: Path = ROOT) -> Catalog:
     seen: set[str] = set()
     for i, entry in enumerate(data.get("models", [])):
         models.append(_model(i, entry, papers, seen))
+    _check_same_as(models)
     return Catalog(papers, tuple(models))
+
+
+def _check_same_as(models: list[Model]) -> None:
+    """Every ``same_as`` names a drawn block of another model of the same paper."""
+    drawn = {
+        (m.paper.slug, f"{m.id}-blocks-{b.name}") for m in models for b in m.blocks if not b.same_as
+    }
+    for m in models:
+        for b in m.blocks:
+            if b.same_as and (m.paper.slug, b.same_as) not in drawn:
+                raise CatalogError(
+                    f"tools/catalog.toml model {m.id!r}: block {b.name!r}: same_as {b.same_as!r} "
+                    f"is not a block drawn for another model of paper {m.paper.slug!r}"
+                )
 
 
 def _paper(slug: str, entry: dict[str, Any], root: Path) -> Paper:
@@ -364,9 +382,8 @@ def _blocks(entry: dict[str, Any], where: str) -> tuple[Block, ...]:
         if b.get("merge", "none") not in ("none", "segments", "chains"):
             raise CatalogError(f"{where}: block merge must be none, segments or chains")
         depth = float(b.get("depth", float("inf")))
-        blocks.append(
-            Block(b["name"], b["path"], b.get("title", b["path"]), depth, b.get("merge", "none"))
-        )
+        title, merge = b.get("title", b["path"]), b.get("merge", "none")
+        blocks.append(Block(b["name"], b["path"], title, depth, merge, b.get("same_as", "")))
     return tuple(blocks)
 
 

@@ -1140,12 +1140,15 @@ def fit(
 def signature(module: nn.Module) -> tuple:
     """The structure of a module (class names, child names), sizes ignored.
 
-    A wrapper with a single child has its child's signature; ``nn.Identity`` children, which no
-    diagram draws, are left out. Collapsed boxes with one signature share a detail diagram.
+    A wrapper with a single child, and a container of identical children (a run), have the
+    child's signature; ``nn.Identity`` children, which no diagram draws, are left out. Collapsed
+    boxes with one signature share a detail diagram.
     """
     kids = [(n, signature(c)) for n, c in module.named_children() if not isinstance(c, nn.Identity)]
     if len(kids) == 1 and not is_leaf(module):
         return kids[0][1]
+    if kids and isinstance(module, CONTAINERS) and len({sig for _, sig in kids}) == 1:
+        return kids[0][1]  # a run of identical blocks, drawn as one box: the block's structure
     return (type(module).__name__, tuple(kids))
 
 

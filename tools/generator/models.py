@@ -145,6 +145,8 @@ def diagram_views(model: Model) -> list[View]:
     opts = {"depth": 2, "merge": "segments", "rankdir": "TB", **model.diagram}
     views = [View("diagram", "", opts, f"{model.name} 结构总览", f"{model.id}-diagram")]
     for b in model.blocks:
+        if b.same_as:  # drawn for another model: only linked to (see diagram_files)
+            continue
         o = {"depth": b.depth, "merge": b.merge, "rankdir": "TB"}
         views.append(View(f"blocks/{b.name}", b.path, o, b.title, f"{model.id}-blocks-{b.name}"))
     return views
@@ -167,6 +169,11 @@ def diagram_files(model: Model, tr: Any, link: Callable[[type], str | None]) -> 
         diagram.signature(modules[v.root]): v.anchor
         for v in views[1:]
         if v.name in included and v.root in modules
+    }
+    known |= {
+        diagram.signature(modules[b.path]): b.same_as
+        for b in model.blocks
+        if b.same_as and b.path in modules
     }
     files: dict[str, str] = {}
     drawn: list[View] = []
