@@ -381,7 +381,7 @@ def build(site: Path, root: Path = ROOT, config: str = "mkdocs.yml", verbose: bo
             shutil.rmtree(tmp)
     print(
         f"site built in {time.perf_counter() - t0:.1f} s → {site} "
-        f"(search index {before / 1e6:.2f} → {after / 1e6:.2f} MB)"
+        f"(search index {before / 2**20:.2f} → {after / 2**20:.2f} MB)"
     )
     return 0
 
