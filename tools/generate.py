@@ -555,13 +555,32 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
     return result
 
 
+#: The longest groups of a cold run and their seconds on the 2-core reference machine (two
+#: workers, ``generated/timings.json``): the order of a first run, when there are no timings yet.
+EXPECTED_SECONDS = {
+    "figures-contrastive": 28.0,
+    "figures-gan": 20.0,
+    "figures-rnn": 23.0,
+    "figures-mae": 13.0,
+    "figures-dmtet": 15.0,
+    "figures-clip": 9.0,
+    "figures-transformer": 7.0,
+    "model-unclip-decoder": 5.0,
+    "figures-resnet": 4.6,
+}
+
+
 def _previous_seconds(out: Path) -> dict[str, float]:
-    """How long each group took last time (to start the longest first); empty if unknown."""
+    """How long each group took last time, else :data:`EXPECTED_SECONDS` (longest first)."""
+    seconds = dict(EXPECTED_SECONDS)
     try:
         log = json.loads((out / "timings.json").read_text())
-        return {e["group"]: float(e.get("seconds", 0)) for e in log if e["status"] == "built"}
+        seconds.update(
+            {e["group"]: float(e.get("seconds", 0)) for e in log if e["status"] == "built"}
+        )
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        pass
+    return seconds
 
 
 def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> int:
@@ -569,7 +588,7 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
 
     The groups to rebuild (models, figure modules) are independent: with ``jobs`` > 1 they are
     built by a pool of worker processes, the longest first (by the previous run's timings, else
-    figures before models). Workers only compute; this process writes every file and stamp, one
+    by :data:`EXPECTED_SECONDS`, then figures before models). Workers only compute; this process writes every file and stamp, one
     group at a time as each finishes, so the output is the same whatever the order and an
     interrupted run keeps every group already stamped.
     """

@@ -22,7 +22,7 @@ COLORS = {"red": (0.9, 0.15, 0.15), "green": (0.2, 0.75, 0.2), "blue": (0.15, 0.
 SHAPES = ("circle", "square", "triangle")
 CLASSES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # 9 classes: "red circle", …
 TEMPLATES = ("a {}", "a photo of a {}", "a picture of the {}", "the {}")
-_STEPS, _LR = 800, 1e-3
+_STEPS, _LR = 500, 1e-3
 
 
 def render(labels: Tensor, g: torch.Generator, size: int = 32) -> Tensor:

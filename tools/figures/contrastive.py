@@ -14,7 +14,7 @@ from tools.figures import style
 
 DEPENDS: tuple[str, ...] = ("reference_impl/contrastive.py",)
 
-_STEPS, _BATCH, _LR = 150, 32, 2e-3
+_STEPS, _BATCH, _LR = 100, 32, 2e-3
 
 
 def synthetic_images(n: int, g: torch.Generator, size: int = 32) -> Tensor:

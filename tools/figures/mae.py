@@ -13,7 +13,7 @@ from tools.figures import style
 
 DEPENDS: tuple[str, ...] = ("reference_impl/mae.py",)
 
-_STEPS, _BATCH, _LR = 700, 32, 2e-3
+_STEPS, _BATCH, _LR = 400, 32, 2e-3
 _MEAN, _STD = 0.5, 0.25  # inputs are normalised like ImageNet images before the encoder
 
 

@@ -65,7 +65,7 @@ class ReverseRun:
 
 @functools.lru_cache(maxsize=2)
 def train_reverse_task(
-    steps: int = 400, batch_size: int = 64, warmup: int = 100, seed: int = 0
+    steps: int = 250, batch_size: int = 64, warmup: int = 100, seed: int = 0
 ) -> ReverseRun:
     """Train the tiny Transformer to reverse sequences of 8 symbols (one thread, seeded).
 
@@ -121,7 +121,7 @@ def train_reverse_task(
 
 
 def draw_training():
-    """反转序列任务：训练损失与贪心解码的词元准确率（单个 CPU 线程，400 步）."""
+    """反转序列任务：训练损失与贪心解码的词元准确率（单个 CPU 线程，250 步）."""
     run = train_reverse_task()
     fig = style.new_figure(7.0, 3.0)
     ax_loss, ax_acc = fig.subplots(1, 2)
