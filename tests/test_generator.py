@@ -355,7 +355,7 @@ def test_api_pages_beside_the_notes():
 
 
 def test_first_run_starts_the_longest_groups(tmp_path):
-    """No timings yet: the expected seconds order the pool; a run's own timings then replace them."""
+    """No timings yet: the expected seconds order the pool; a run's own timings replace them."""
     expected = generate._previous_seconds(tmp_path)
     longest = max(expected, key=expected.get)
     assert longest.startswith("figures-") and expected[longest] > 10

@@ -76,4 +76,5 @@ def test_training_figure_setups_match_the_pages():
     text = page("contrastive")
     assert f"训练 {contrastive._STEPS} 步后" in text
     assert f"批量大小 {contrastive._BATCH}）" in text
+    assert f"（缩放到 {contrastive._VIEW}×{contrastive._VIEW}）" in text
     assert f"$2\\times{contrastive._BATCH}-1={2 * contrastive._BATCH - 1}$" in text

@@ -62,7 +62,7 @@ def train_tiny_clip() -> tuple[CLIP, WordTokenizer, list[float]]:
     g = torch.Generator().manual_seed(0)
     tok = _tokenizer()
     model = clip_tiny(vocab_size=tok.vocab_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=_LR, weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=_LR, weight_decay=0.1, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=_LR, total_steps=_STEPS, pct_start=0.1)
     losses = []
     for step in range(_STEPS):

@@ -47,8 +47,12 @@ def train(seed: int) -> dict[int, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     cfg = gan.GANConfig.toy2d()
     model = gan.GAN(cfg)
-    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(model.generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(
+        model.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True
+    )
+    opt_g = torch.optim.Adam(
+        model.generator.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True
+    )
     z_fixed = torch.randn(2000, cfg.z_dim, generator=gen)
     snaps: dict[int, torch.Tensor] = {}
     for step in range(STEPS + 1):

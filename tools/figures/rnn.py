@@ -168,7 +168,7 @@ def train_recall(kind: str, forget_bias: float, seed: int = 0) -> dict[str, list
     start = time.process_time()
     torch.manual_seed(seed)
     model = Recaller(kind, forget_bias)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    opt = torch.optim.Adam(model.parameters(), lr=LR, foreach=True)
     gen = torch.Generator().manual_seed(seed + 1)
     losses, accs = [], []
     for _ in range(STEPS):
