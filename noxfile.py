@@ -28,8 +28,12 @@ QUIET_ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
 
 
 def install(session: nox.Session, group: str) -> None:
-    """Install one dependency group of pyproject.toml."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+    """Install one dependency group of pyproject.toml.
+
+    ``--no-compile``: pip would byte-compile every module of torch & co. up front (most are never
+    imported by a session); Python compiles the ones imported on first use instead.
+    """
+    session.install("--no-compile", *nox.project.dependency_groups(PYPROJECT, group))
 
 
 # ── site ───────────────────────────────────────────────────────────────────────────────

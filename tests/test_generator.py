@@ -363,3 +363,18 @@ def test_api_pages_beside_the_notes():
         assert re.search(rf"(?m)^::: {re.escape(paper.import_name)}$", page), api
         assert entries[entries.index(paper.page) + 1] == api, f"nav: {api} after {paper.page}"
     assert models.api_link("papers/resnet.md", "m.C") == "../resnet-api/#m.C"
+
+
+def test_first_run_starts_the_longest_groups(tmp_path):
+    """No timings yet: the expected seconds order the pool; a run's own timings replace them."""
+    expected = generate._previous_seconds(tmp_path)
+    longest = max(expected, key=expected.get)
+    assert longest.startswith("figures-") and expected[longest] > 10
+    log = [{"group": longest, "status": "built", "seconds": 1.5}]
+    log.append({"group": "model-x", "status": "cached", "seconds": 0.0})
+    (tmp_path / "timings.json").write_text(json.dumps(log))
+    seconds = generate._previous_seconds(tmp_path)
+    assert seconds[longest] == 1.5 and "model-x" not in seconds
+    groups = {f"figures-{slug}" for slug in generate.figure_modules()}
+    groups |= {f"model-{m.id}" for m in CATALOG.models}
+    assert set(generate.EXPECTED_SECONDS) <= groups  # a renamed group would be silently last

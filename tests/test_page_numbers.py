@@ -62,3 +62,19 @@ def test_resnet_gradient_spread_matches_the_page_and_the_figure():
         rel = _measure(constructor)["rel"]
         spread = rel[1] / rel[-1]  # the figure prints f"{spread:.0f}"
         assert f"约 {spread:.0f} 倍" in text or f"约是最后一个卷积层的 {spread:.0f} 倍" in text
+
+
+def test_training_figure_setups_match_the_pages():
+    """Step counts and batch sizes that the prose quotes are those the figures train with."""
+    from tools.generator.figures import contrastive, gan, rnn, transformer
+
+    steps = transformer.train_reverse_task.__wrapped__.__defaults__[0]
+    assert f"每步随机生成 64 条新序列，共 {steps} 步" in page("transformer")
+    assert f"（单个 CPU 线程，{steps} 步）" in transformer.draw_training.__doc__
+    assert f"64 条序列上训练 {rnn.STEPS} 步" in page("rnn") and rnn.BATCH == 64
+    assert f"批量大小 {gan.BATCH}）交替训练 {gan.STEPS} 步" in page("gan")
+    text = page("contrastive")
+    assert f"训练 {contrastive._STEPS} 步后" in text
+    assert f"批量大小 {contrastive._BATCH}）" in text
+    assert f"（缩放到 {contrastive._VIEW}×{contrastive._VIEW}）" in text
+    assert f"$2\\times{contrastive._BATCH}-1={2 * contrastive._BATCH - 1}$" in text

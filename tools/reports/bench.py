@@ -125,7 +125,8 @@ def copy_repo(dest: Path, root: Path = ROOT) -> None:
         top = SKIP & set(names) if Path(folder) == root else set()
         return top | patterns(folder, names)
 
-    shutil.copytree(root, dest, ignore=ignore)
+    # symlinks=True: docs/downloads links to generated/downloads, absent before a first build
+    shutil.copytree(root, dest, ignore=ignore, symlinks=True)
 
 
 def page_sizes(site: Path) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ COLORS = {"red": (0.9, 0.15, 0.15), "green": (0.2, 0.75, 0.2), "blue": (0.15, 0.
 SHAPES = ("circle", "square", "triangle")
 CLASSES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # 9 classes: "red circle", …
 TEMPLATES = ("a {}", "a photo of a {}", "a picture of the {}", "the {}")
-_STEPS, _LR = 800, 1e-3
+_STEPS, _LR = 500, 1e-3
 
 
 def render(labels: Tensor, g: torch.Generator, size: int = 32) -> Tensor:
@@ -62,7 +62,7 @@ def train_tiny_clip() -> tuple[CLIP, WordTokenizer, list[float]]:
     g = torch.Generator().manual_seed(0)
     tok = _tokenizer()
     model = clip_tiny(vocab_size=tok.vocab_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=_LR, weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=_LR, weight_decay=0.1, foreach=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=_LR, total_steps=_STEPS, pct_start=0.1)
     losses = []
     for step in range(_STEPS):

@@ -122,11 +122,12 @@ def sample_mesh(verts: torch.Tensor, faces: torch.Tensor, n: int, gen: torch.Gen
     return (tri[idx] * bary[..., None]).sum(dim=1)
 
 
-def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 256) -> torch.Tensor:
     """Index of the nearest point of ``b`` for each point of ``a``, ``chunk`` rows at a time.
 
     The full 20,000 × 20,000 distance matrix of the evaluation would hold 1.6 GB; in chunks of
-    2,048 rows it is 164 MB at most, with the same nearest neighbours.
+    256 rows it is 20 MB at most (cache-sized: faster than larger chunks), with the same
+    nearest neighbours.
     """
     return torch.cat([torch.cdist(part, b).argmin(dim=1) for part in a.split(chunk)])
 

@@ -2,7 +2,7 @@
 
 The models and losses are those of ``reference_impl/gan.py`` (``GANConfig.toy2d()``: an MLP
 generator and a maxout discriminator, non-saturating generator loss). Two seeds, 2,000 Adam steps
-each, about 15 s of CPU per run on one thread.
+each on batches of 128, about 8 s of CPU per run on one thread.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tools.generator.figures import style
 DEPENDS = ("reference_impl/gan.py",)
 
 N_MODES, RADIUS, STD = 8, 2.0, 0.05
-STEPS, SNAPSHOTS, BATCH = 2000, (0, 250, 1000, 2000), 256
+STEPS, SNAPSHOTS, BATCH = 2000, (0, 250, 1000, 2000), 128
 SEEDS = (0, 1)
 
 
@@ -47,8 +47,12 @@ def train(seed: int) -> dict[int, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     cfg = gan.GANConfig.toy2d()
     model = gan.GAN(cfg)
-    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(model.generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(
+        model.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True
+    )
+    opt_g = torch.optim.Adam(
+        model.generator.parameters(), lr=1e-3, betas=(0.5, 0.999), foreach=True
+    )
     z_fixed = torch.randn(2000, cfg.z_dim, generator=gen)
     snaps: dict[int, torch.Tensor] = {}
     for step in range(STEPS + 1):

@@ -13,7 +13,7 @@ from tools.generator.figures import style
 
 DEPENDS: tuple[str, ...] = ("reference_impl/mae.py",)
 
-_STEPS, _BATCH, _LR = 700, 32, 2e-3
+_STEPS, _BATCH, _LR = 400, 32, 2e-3
 _MEAN, _STD = 0.5, 0.25  # inputs are normalised like ImageNet images before the encoder
 
 
@@ -42,7 +42,9 @@ def train_tiny_mae() -> tuple[MaskedAutoencoder, list[float]]:
     # Raw pixels as the target so that the prediction can be shown as an image (the released
     # visualisation model is likewise trained without norm_pix_loss).
     model = mae_tiny(norm_pix_loss=False)
-    opt = torch.optim.AdamW(model.parameters(), lr=_LR, betas=(0.9, 0.95), weight_decay=0.05)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=_LR, betas=(0.9, 0.95), weight_decay=0.05, foreach=True
+    )
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=_LR, total_steps=_STEPS, pct_start=0.1)
     losses = []
     for _ in range(_STEPS):

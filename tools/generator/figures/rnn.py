@@ -48,7 +48,7 @@ N_INPUTS = N_VALUES + 2
 DELAY = 50
 HIDDEN = 32
 BATCH = 64
-STEPS = 400
+STEPS = 250
 LR = 5e-3
 
 
@@ -168,7 +168,7 @@ def train_recall(kind: str, forget_bias: float, seed: int = 0) -> dict[str, list
     start = time.process_time()
     torch.manual_seed(seed)
     model = Recaller(kind, forget_bias)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    opt = torch.optim.Adam(model.parameters(), lr=LR, foreach=True)
     gen = torch.Generator().manual_seed(seed + 1)
     losses, accs = [], []
     for _ in range(STEPS):

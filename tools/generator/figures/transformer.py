@@ -65,7 +65,7 @@ class ReverseRun:
 
 @functools.lru_cache(maxsize=2)
 def train_reverse_task(
-    steps: int = 400, batch_size: int = 64, warmup: int = 100, seed: int = 0
+    steps: int = 250, batch_size: int = 64, warmup: int = 100, seed: int = 0
 ) -> ReverseRun:
     """Train the tiny Transformer to reverse sequences of 8 symbols (one thread, seeded).
 
@@ -87,7 +87,11 @@ def train_reverse_task(
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         model = Transformer(CONFIG)
-        opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
+        # foreach: the same update in a few batched kernels instead of a Python loop over the
+        # parameters (a fifth of this run's time; the curves are unchanged)
+        opt = torch.optim.Adam(
+            model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, foreach=True
+        )
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda i: rate(i + 1, CONFIG.d_model, warmup)
         )
@@ -121,7 +125,7 @@ def train_reverse_task(
 
 
 def draw_training():
-    """反转序列任务：训练损失与贪心解码的词元准确率（单个 CPU 线程，400 步）."""
+    """反转序列任务：训练损失与贪心解码的词元准确率（单个 CPU 线程，250 步）."""
     run = train_reverse_task()
     fig = style.new_figure(7.0, 3.0)
     ax_loss, ax_acc = fig.subplots(1, 2)
