@@ -79,22 +79,7 @@ def train_tiny_clip() -> tuple[CLIP, WordTokenizer, list[float]]:
     return model.eval(), tok, losses
 
 
-def _with_one_thread(fn):
-    """Run tiny-model training single-threaded: faster than oversubscribed threads."""
-
-    def wrapped() -> Figure:
-        n = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn()
-        finally:
-            torch.set_num_threads(n)
-
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
-
-
-@_with_one_thread
+@style.single_threaded
 def draw_similarity() -> Figure:
     """clip_tiny 短暂训练后：9 张新图像与 9 条描述的余弦相似度（左）、训练损失（右）。"""
     model, tok, losses = train_tiny_clip()

@@ -32,21 +32,6 @@ def synthetic_images(n: int, g: torch.Generator, size: int = 32) -> Tensor:
     return torch.where(shape[:, None], torch.rand(n, 3, 1, 1, generator=g), img)
 
 
-def _with_one_thread(fn):
-    """Run tiny-model training single-threaded: faster than oversubscribed threads."""
-
-    def wrapped() -> Figure:
-        n = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn()
-        finally:
-            torch.set_num_threads(n)
-
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
-
-
 def draw_views() -> Figure:
     """同一张合成图像经 SimCLR 的增强流水线 t ~ T（附录 A）得到的 8 个随机视图。"""
     g = torch.Generator().manual_seed(3)
@@ -79,7 +64,7 @@ def _positive_top1(logits: Tensor, targets: Tensor) -> float:
     return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
-@_with_one_thread
+@style.single_threaded
 def draw_training() -> Figure:
     """SimCLR（NT-Xent，batch 内负样本）与 MoCo v2（InfoNCE，队列负样本）在合成图像上的短时训练。"""
     cfg = ContrastiveConfig.tiny()

@@ -58,27 +58,12 @@ def train_tiny_mae() -> tuple[MaskedAutoencoder, list[float]]:
     return model.eval(), losses
 
 
-def _with_one_thread(fn):
-    """Run tiny-model training single-threaded: faster than oversubscribed threads."""
-
-    def wrapped() -> Figure:
-        n = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn()
-        finally:
-            torch.set_num_threads(n)
-
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
-
-
 def _to_image(x: Tensor) -> Tensor:
     """(3, H, W) normalised → (H, W, 3) in [0, 1] for imshow."""
     return (x * _STD + _MEAN).clamp(0, 1).permute(1, 2, 0)
 
 
-@_with_one_thread
+@style.single_threaded
 def draw_reconstruction() -> Figure:
     """mae_tiny 在合成图像上短暂训练后，对三张没见过的图像遮住 75% 的图块并重建；右为训练损失。"""
     model, losses = train_tiny_mae()
