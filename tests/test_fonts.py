@@ -207,3 +207,21 @@ def test_every_generated_figure_has_every_glyph():
     assert not problems, "\n".join(problems)
     text = "".join(p.read_text(encoding="utf-8") for p in svgs)
     assert len(HAN.findall(text)) > 100, "the figures were expected to hold Chinese text"
+
+
+def test_resolved_fonts_are_remembered_while_the_font_environment_is_unchanged(
+    tmp_path, monkeypatch
+):
+    """A warm generator run reads the fonts back instead of importing matplotlib (0.7 s)."""
+    memo = tmp_path / "fonts.json"
+    first = fonts.resolve(memo=memo)
+    assert memo.is_file() and fonts.environment() is not None
+
+    def never(*a, **k):
+        raise AssertionError("matplotlib was asked although nothing changed")
+
+    monkeypatch.setattr(fonts, "matplotlib_fonts", never)
+    assert fonts.resolve(memo=memo) == first
+    monkeypatch.setattr(fonts, "environment", lambda: "a font was installed")
+    with pytest.raises(AssertionError, match="matplotlib was asked"):
+        fonts.resolve(memo=memo)

@@ -182,7 +182,7 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
     writes every file and stamp, one group at a time as each finishes, so the output is the same
     whatever the order and an interrupted run keeps every group already stamped.
     """
-    ready = _check_setup()
+    ready = _check_setup(out)
     if ready is None:
         return 1
     catalog, found = ready
@@ -195,7 +195,7 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
     return state.report(jobs)
 
 
-def _check_setup() -> tuple[Catalog, fonts.Fonts] | None:
+def _check_setup(out: Path) -> tuple[Catalog, fonts.Fonts] | None:
     """The catalog, Graphviz and the fonts, or ``None`` after one ``error:`` line."""
     try:
         catalog = load()
@@ -206,7 +206,7 @@ def _check_setup() -> tuple[Catalog, fonts.Fonts] | None:
         print(f"error: {DOT_HELP}", file=sys.stderr)
         return None
     try:  # the fonts that measure the labels: one log line, or one error line
-        found = fonts.resolve()
+        found = fonts.resolve(memo=out / ".stamps" / "fonts.json")
     except fonts.FontError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

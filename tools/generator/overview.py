@@ -404,7 +404,7 @@ def reading_summary(
 # ── everything ─────────────────────────────────────────────────────────────────────────────
 
 
-def plot_key(catalog: Catalog) -> str:
+def plot_key(catalog: Catalog, out: Path | None = None) -> str:
     """Hash of everything the parameters-vs-year figure depends on (its data and its code)."""
     from importlib.metadata import version
 
@@ -416,7 +416,8 @@ def plot_key(catalog: Catalog) -> str:
     return file_hash(
         json.dumps(data, ensure_ascii=False),
         version("matplotlib"),
-        fonts.cache_key(),  # the fonts that lay the figure out (tools/generator/fonts.py)
+        # the fonts that lay the figure out (tools/generator/fonts.py), remembered in ``out``
+        fonts.cache_key(fonts.resolve(memo=out / ".stamps" / "fonts.json" if out else None)),
         *sources(
             "tools/generator/overview.py",
             "tools/generator/figures/__init__.py",
@@ -432,7 +433,7 @@ def params_svg(catalog: Catalog, out: Path | None) -> str:
     from tools.generator.figures import figure_svg
 
     rel = f"overview/{PARAMS_FIGURE}.svg"
-    key = plot_key(catalog)
+    key = plot_key(catalog, out)
     if out is not None and Stamp(out).fresh(PARAMS_FIGURE, key, out):
         return (out / rel).read_text(encoding="utf-8")
     svg = figure_svg(params_vs_year(catalog), PARAMS_FIGURE)

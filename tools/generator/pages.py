@@ -10,6 +10,7 @@ card does not rebuild the models' diagrams and tables.
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import json
 import posixpath
@@ -147,7 +148,7 @@ def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = N
     link_text = (
         f"arXiv:{paper.arxiv}" if paper.arxiv else (f"doi:{paper.doi}" if paper.doi else "论文页面")
     )
-    torch_version = version("torch").split("+")[0]
+    torch_version = _torch_version()
     lines = [
         '<div class="paper-card" markdown>',
         f'<p class="paper-card__title" lang="en">{e(paper.title)}</p>',
@@ -204,7 +205,18 @@ def pdf_line(paper: Paper) -> str:
 
 def _report(name: str) -> dict:
     path = ROOT / "reports" / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return _read_json(path, path.stat().st_mtime_ns) if path.exists() else {}
+
+
+@functools.cache
+def _read_json(path: Path, mtime_ns: int) -> dict:
+    """A JSON file, read once per process and version of the file (17 cards read each report)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _torch_version() -> str:
+    return version("torch").split("+")[0]
 
 
 def _sci(x: float) -> str:
@@ -218,7 +230,7 @@ def _sci(x: float) -> str:
 
 def tested_torch_versions() -> list[str]:
     """This build's torch, and every newer one `nox -s tests-latest` recorded a pass on."""
-    versions = {version("torch").split("+")[0], *_report("torch-versions.json").get("runs", {})}
+    versions = {_torch_version(), *_report("torch-versions.json").get("runs", {})}
     return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
 
 
@@ -286,9 +298,14 @@ def papers_index(catalog: Catalog, docs_dir: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.cache
+def _docstring(module: Path, mtime_ns: int) -> str:
+    return ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+
+
 def deviations(module: Path) -> list[str]:
     """The bullets of the ``Deviations:`` section of a module docstring, one string each."""
-    doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+    doc = _docstring(module, module.stat().st_mtime_ns)
     items: list[str] = []
     inside, indent = False, 0
     for line in doc.splitlines():
