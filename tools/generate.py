@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from tools.generator import GenerationError, fonts
-from tools.generator.cache import Stamp, emit, figure_key, model_key, versions, write_atomic
+from tools.generator.cache import (
+    Stamp,
+    emit,
+    figure_key,
+    model_key,
+    resolve_fonts,
+    versions,
+    write_atomic,
+)
 from tools.generator.catalog import ROOT, Catalog, CatalogError, load
 from tools.generator.figures import figure_artifacts, figure_modules
 from tools.generator.models import model_artifacts
@@ -206,7 +214,7 @@ def _check_setup(out: Path) -> tuple[Catalog, fonts.Fonts] | None:
         print(f"error: {DOT_HELP}", file=sys.stderr)
         return None
     try:  # the fonts that measure the labels: one log line, or one error line
-        found = fonts.resolve(memo=out / ".stamps" / "fonts.json")
+        found = resolve_fonts(out)
     except fonts.FontError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

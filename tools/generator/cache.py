@@ -117,6 +117,11 @@ class Stamp:
         write_atomic(self.dir / f"{group}.json", json.dumps({"key": key, "files": sorted(files)}))
 
 
+def resolve_fonts(out: Path | None) -> fonts.Fonts:
+    """This machine's label fonts, remembered beside the stamps of ``out`` (see fonts.resolve)."""
+    return fonts.resolve(memo=Stamp(out).dir / "fonts.json" if out is not None else None)
+
+
 # ── the keys ──────────────────────────────────────────────────────────────────────────────
 
 

@@ -1,6 +1,6 @@
-"""Step 1 of the generator (see :mod:`tools.generator`).
+"""Step 1 of the generator: the catalog, one list of the papers and models the site shows.
 
-The catalog: one list of the papers and models the site shows (``tools/catalog.toml``).
+Read from ``tools/catalog.toml`` (see :mod:`tools.generator` for the other steps).
 
 The generator, the pages (through generated cards and tables) and the tests all read it, so nothing
 about a model is written twice. :func:`load` validates the file and names the entry at fault.

@@ -1,7 +1,6 @@
-"""Step 3 of the generator (see :mod:`tools.generator`).
+"""Step 3 of the generator: a trace → a textbook-style architecture diagram (Graphviz SVG).
 
-Turn a :class:`tools.generator.trace.Trace` into a textbook-style architecture diagram
-(Graphviz SVG).
+The trace is a :class:`tools.generator.trace.Trace` (see :mod:`tools.generator`).
 
 What the picture shows, and how:
 
@@ -15,9 +14,9 @@ What the picture shows, and how:
 * **compact boxes** — ``merge="segments"`` folds parameter-light layers (activation, norm, pooling,
   dropout, reshapes) into the box of the layer before them; ``merge="chains"`` folds every linear
   chain into one box; ``merge="none"`` draws every layer.
-* **theming** — each kind of layer has one colour; colours are emitted as CSS variables with the
-  light value as fallback, so the inline SVG follows Material's light/dark toggle
-  (``diagrams.css``).
+* **theming** — each kind of layer has one colour; the inline SVG names it by a class
+  (:func:`css_class`) whose rule in ``diagrams.css`` reads a CSS variable with the light value as
+  fallback, so the diagram follows Material's light/dark toggle.
 """
 
 from __future__ import annotations
@@ -1212,11 +1211,8 @@ def _rounded_rect(m: re.Match) -> str:
     if not all(min(abs(x - v) for v in on_x) < 0.11 and min(abs(y - v) for v in on_y) < 0.11
                for x, y in points):  # fmt: skip
         return m.group(0)
-    num = lambda v: _NUM.sub(_round, f"{v:.2f}")  # noqa: E731
-    return (
-        f'<rect{m.group(1)} x="{num(x0)}" y="{num(y0)}" width="{num(x1 - x0)}" '
-        f'height="{num(y1 - y0)}" rx="{num(r)}"'
-    )
+    x, y, w, h, r = (_NUM.sub(_round, f"{v:.2f}") for v in (x0, y0, x1 - x0, y1 - y0, r))
+    return f'<rect{m.group(1)} x="{x}" y="{y}" width="{w}" height="{h}" rx="{r}"'
 
 
 def css_class(prop: str, var: str) -> str:

@@ -1,10 +1,7 @@
-"""Step 5 of the generator (see :mod:`tools.generator`).
+"""Step 5 of the generator: downloads of each diagram and table (standalone SVG, CSV, LaTeX).
 
-Downloads under each diagram and each parameter table: standalone SVG, CSV and LaTeX.
-
-Called once per model by :func:`tools.generator.models.model_artifacts` on the files it built, so
-the
-downloads are cached with them (same stamp, same key). From the files of one model it derives
+Called once per model by :func:`tools.generator.models.model_artifacts` on the files it built,
+so the downloads are cached with them (same stamp, same key). From the files of one model it derives
 
 * ``downloads/<id>/<name>.svg`` for every diagram ``models/<id>/<name>.md``: Graphviz's own SVG
   (or, failing that, the inline one) with the light palette resolved (``var(--dl-x,#hex)`` →

@@ -1,6 +1,6 @@
-"""Beside the generator's flow, in every cache key (see :mod:`tools.generator`).
+"""Beside the generator's flow: the fonts that measure the labels, checked, in every cache key.
 
-The fonts that measure the generated labels: resolved, checked for Chinese, in the cache key.
+See :mod:`tools.generator` for the flow.
 
 Two programs lay out text at generation time and so decide the geometry of what they write:
 

@@ -1,6 +1,6 @@
-"""Step 10, the last of the generator (see :mod:`tools.generator`).
+"""Step 10, the last of the generator: the site-wide pages (overview, glossary, reading paths).
 
-The site-wide pages generated from the catalog: overview, glossary, reading paths, abbreviations.
+And the abbreviations; all from the catalog (see :mod:`tools.generator`).
 
 Pure functions from the catalog (``tools/catalog.toml``), the per-model summaries the generator
 writes (``generated/models/<id>/summary.json``), the glossary (``tools/glossary.toml``) and the
@@ -409,15 +409,14 @@ def plot_key(catalog: Catalog, out: Path | None = None) -> str:
     from importlib.metadata import version
 
     from tools.generator import fonts
-    from tools.generator.cache import file_hash, sources
+    from tools.generator.cache import file_hash, resolve_fonts, sources
 
     data = [(p.slug, p.short_name, p.year) for p in catalog.papers.values()]
     data += [(m.paper.slug, m.params) for m in catalog.models]
     return file_hash(
         json.dumps(data, ensure_ascii=False),
         version("matplotlib"),
-        # the fonts that lay the figure out (tools/generator/fonts.py), remembered in ``out``
-        fonts.cache_key(fonts.resolve(memo=out / ".stamps" / "fonts.json" if out else None)),
+        fonts.cache_key(resolve_fonts(out)),  # the fonts that lay the figure out
         *sources(
             "tools/generator/overview.py",
             "tools/generator/figures/__init__.py",

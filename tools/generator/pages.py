@@ -1,6 +1,6 @@
-"""Step 9 of the generator (see :mod:`tools.generator`).
+"""Step 9 of the generator: per paper its card, variants, 论文 vs 本实现 box and test list.
 
-Catalog-driven Markdown: the paper cards, the variant tables and the list of papers.
+Catalog-driven Markdown, and the list of papers (see :mod:`tools.generator`).
 
 Kept apart from :mod:`tools.generator.tables` (which is part of every model's cache key) so
 that editing a

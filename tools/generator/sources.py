@@ -1,6 +1,6 @@
-"""Step 8 of the generator (see :mod:`tools.generator`).
+"""Step 8 of the generator: verbatim copies of the reference modules for the 完整代码 blocks.
 
-Verbatim copies of the reference modules for the pages' "完整代码" (full source) blocks.
+The pages' full-source blocks include them (see :mod:`tools.generator`).
 
 ``pymdownx.snippets`` removes the section markers (``# --8<-- [start:name]`` / ``[end:name]``)
 when a page includes a whole file, so a page that includes ``reference_impl/<slug>.py`` directly

@@ -1,6 +1,4 @@
-"""Step 4 of the generator (see :mod:`tools.generator`).
-
-Parameter counts, MAC counts and the per-layer parameter table of one model.
+"""Step 4 of the generator: parameter and MAC counts, and the per-layer table of one model.
 
 Counts come from the model itself: parameters from ``sum(p.numel())`` (shared weights once),
 MACs from :class:`torch.utils.flop_counter.FlopCounterMode` (it sees functional ops such as

@@ -1,6 +1,6 @@
-"""Step 2 of the generator (see :mod:`tools.generator`).
+"""Step 2 of the generator: a model's executed forward pass → a dataflow graph by module.
 
-Trace the executed forward pass of a model into a dataflow graph grouped by module hierarchy.
+See :mod:`tools.generator` for the other steps.
 
 ``torch.fx`` fails on data-dependent control flow; this tracer records what actually runs instead
 (as torchview does): global module hooks give the module hierarchy, a ``TorchFunctionMode`` records

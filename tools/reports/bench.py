@@ -1,6 +1,6 @@
-"""A report, run on demand (see :mod:`tools.reports`).
+"""A report: benchmark the site pipeline here; write ``reports/bench.json`` and ``bench.md``.
 
-Benchmark the site pipeline on this machine; write ``reports/bench.json`` and ``bench.md``.
+Run on demand, not part of building the site (see :mod:`tools.reports`).
 
 Usage (``nox -s bench`` runs it in the docs virtualenv with the nox options filled in)::
 

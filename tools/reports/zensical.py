@@ -1,6 +1,6 @@
-"""A report, run on demand (see :mod:`tools.reports`).
+"""A report: build ``mkdocs.yml`` with MkDocs and with Zensical, compare the two sites.
 
-Build ``mkdocs.yml`` with MkDocs and with Zensical, compare the two sites, write a report.
+Run on demand, not part of building the site (see :mod:`tools.reports`).
 
 Usage::
 

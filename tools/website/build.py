@@ -1,6 +1,6 @@
-r"""Site step 1 of 4, after the generator (see :mod:`tools.website`).
+r"""Site step 1 of 4: build the site into a temporary folder, swap it into ``site/`` on success.
 
-Build the site into a temporary folder and swap it into ``site/`` only on success.
+The first step after the generator (see :mod:`tools.website`).
 
 Usage::
 

@@ -1,6 +1,6 @@
-"""Site step 2 of 4 (see :mod:`tools.website`).
+"""Site step 2 of 4: the offline bundle, the site readable from disk (``file://``) as one zip.
 
-Build the offline bundle: the site, readable from disk (``file://``) with search, as one zip.
+Search included (see :mod:`tools.website` for the other steps).
 
 Usage::
 

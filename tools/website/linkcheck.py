@@ -1,6 +1,6 @@
-"""Site step 3 of 4 (see :mod:`tools.website`).
+"""Site step 3 of 4: check every internal link and anchor of the built site; list external ones.
 
-Check every internal link and anchor of the built site; list the external links.
+See :mod:`tools.website` for the other steps.
 
 Usage::
 

@@ -1,6 +1,6 @@
-"""Site step 4 of 4 (see :mod:`tools.website`).
+"""Site step 4 of 4: print the built site to PDF, one file per paper page and one for the site.
 
-Print the built site to PDF: one file per paper page and one for the whole site.
+See :mod:`tools.website` for the other steps.
 
 Usage::
 

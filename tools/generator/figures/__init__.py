@@ -1,6 +1,6 @@
-"""Step 7 of the generator (see :mod:`tools.generator`).
+"""Step 7 of the generator: figures drawn from code, one module per paper.
 
-Figures generated from code, one module per paper (``tools/generator/figures/<slug>.py``).
+Each is ``tools/generator/figures/<slug>.py`` (see :mod:`tools.generator` for the other steps).
 
 A figure module defines:
 

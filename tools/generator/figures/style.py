@@ -1,6 +1,6 @@
-"""Step 7 of the generator, the look of every figure.
+"""Step 7 of the generator, the look of every figure: one SVG for light and dark mode.
 
-Shared matplotlib style for generated figures: one SVG that works in light and dark mode.
+The shared matplotlib style of the generated figures.
 
 The font families are not fixed here but resolved on this machine by
 :mod:`tools.generator.fonts` (the
