@@ -355,9 +355,15 @@ def glossary_table(catalog: Catalog, glossary: Glossary, docs_dir: Path | None =
 
 
 def abbreviations(glossary: Glossary) -> str:
-    """Python-Markdown ``abbr`` definitions (``*[CNN]: …``) for every term with an abbreviation."""
+    """Python-Markdown ``abbr`` definitions (``*[CNN]: …``) for every term with an abbreviation.
+
+    One block per definition (a blank line between them). The file is appended to every Markdown
+    conversion, the 1,000-odd docstrings of the API pages included, and ``abbr`` takes one line of
+    a block at a time, handing the rest back to every block processor to test again: as a single
+    block of 40 lines that made the strict build 33 s instead of 19 s (same HTML).
+    """
     lines = [f"*[{t.abbr}]: {t.zh}（{t.en}）：{t.definition}" for t in glossary.terms if t.abbr]
-    return "\n".join(lines) + "\n"
+    return "\n\n".join(lines) + "\n"
 
 
 # ── reading paths ──────────────────────────────────────────────────────────────────────────

@@ -1,8 +1,8 @@
 """GAN figures: a GAN trained on a ring of 8 Gaussians, snapshots of its samples over training.
 
 The models and losses are those of ``reference_impl/gan.py`` (``GANConfig.toy2d()``: an MLP
-generator and a maxout discriminator, non-saturating generator loss). Two seeds, 2,000 Adam steps
-each on batches of 128, about 8 s of CPU per run on one thread.
+generator and a maxout discriminator, non-saturating generator loss). Two seeds, 1,000 Adam steps
+each on batches of 128, about 6 s of CPU per run on one thread.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tools.generator.figures import style
 DEPENDS = ("reference_impl/gan.py",)
 
 N_MODES, RADIUS, STD = 8, 2.0, 0.05
-STEPS, SNAPSHOTS, BATCH = 2000, (0, 250, 1000, 2000), 128
+STEPS, SNAPSHOTS, BATCH = 1000, (0, 250, 500, 1000), 128
 SEEDS = (0, 1)
 
 
