@@ -156,15 +156,15 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
 #: The longest groups of a cold run and their seconds on the 2-core reference machine (two
 #: workers, ``generated/timings.json``): the order of a first run, when there are no timings yet.
 EXPECTED_SECONDS = {
-    "figures-gan": 27.0,
     "figures-rnn": 26.0,
-    "figures-contrastive": 20.0,
-    "figures-mae": 12.0,
-    "figures-dmtet": 10.5,
-    "figures-clip": 8.5,
+    "figures-contrastive": 19.5,
+    "figures-gan": 17.5,
+    "figures-mae": 14.0,
+    "figures-dmtet": 13.5,
+    "figures-clip": 7.5,
     "figures-transformer": 6.0,
-    "model-unclip-decoder": 5.0,
-    "figures-resnet": 4.6,
+    "figures-resnet": 4.3,
+    "model-unclip-decoder": 3.1,
 }
 
 
