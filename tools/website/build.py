@@ -17,7 +17,7 @@ After the build, :func:`compact_search_index` rewrites ``search/search_index.jso
 instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and without the code
 of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
 and without the API pages' signature blocks, and with every glossary term kept whole for Chinese
-search (:func:`keep_terms_whole`);
+search (:func:`keep_terms_whole`; jieba and the glossary load in a thread while MkDocs builds);
 :func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
 the offline bundle is built at the same time in a second process (the two builds are
 independent; on two cores the pair takes about as long as one), and is skipped when its inputs
@@ -27,6 +27,7 @@ have not changed.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +239,15 @@ def jieba_cut(terms: list[str]):
     return lambda text: tokenizer.cut(text)
 
 
-def compact_search_index(site: Path) -> tuple[int, int]:
+def glossary_cut() -> tuple[list[str], Callable[[str], Iterable[str]]]:
+    """The glossary's Chinese terms and a jieba cut that knows them (loading jieba takes ~2 s)."""
+    terms = search_terms()
+    return terms, jieba_cut(terms)
+
+
+def compact_search_index(
+    site: Path, prepared: tuple[list[str], Callable[[str], Iterable[str]]] | None = None
+) -> tuple[int, int]:
     r"""Rewrite the search index of a built site smaller; return its size before and after.
 
     The index is the same JSON for Material's search (same entries, same order), written as
@@ -247,6 +257,7 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     breaks next to a separator are dropped (``_REDUNDANT_ZWSP``). Before that, the glossary's
     terms are made searchable whole (:func:`keep_terms_whole`; needs jieba, as the build does).
     ``search_index.js`` (the offline build's inlined copy) is rewritten from the same data.
+    ``prepared`` is :func:`glossary_cut`'s result when the caller loaded it already.
     """
     path = site / "search" / "search_index.json"
     if not path.is_file():
@@ -254,8 +265,8 @@ def compact_search_index(site: Path) -> tuple[int, int]:
     before = path.stat().st_size
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("config", {}).get("separator"):
-        terms = search_terms()
-        keep_terms_whole(data, terms, jieba_cut(terms))
+        terms, cut = prepared or glossary_cut()
+        keep_terms_whole(data, terms, cut)
     for doc in data.get("docs", []):
         where = doc.get("location", "")
         if where.endswith(f"#{FULL_SOURCE_SECTION}") or where.split("#")[0].endswith(API_PAGE):
@@ -351,6 +362,9 @@ def build(site: Path, root: Path = ROOT, config: str = "mkdocs.yml", verbose: bo
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "-f", config]
     cmd += ["-d", str(tmp)]
     t0 = time.perf_counter()
+    # load jieba and the glossary while MkDocs builds (this process only waits for it)
+    loader = concurrent.futures.ThreadPoolExecutor(1)
+    prepared = loader.submit(glossary_cut)
     try:
         proc = subprocess.run(
             cmd,
@@ -373,10 +387,11 @@ def build(site: Path, root: Path = ROOT, config: str = "mkdocs.yml", verbose: bo
                 file=sys.stderr,
             )
             return proc.returncode or 1
-        before, after = compact_search_index(tmp)
+        before, after = compact_search_index(tmp, prepared.result())
         compact_html(tmp)
         swap(tmp, site)
     finally:
+        loader.shutdown(cancel_futures=True)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
     print(
