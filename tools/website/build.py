@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# the glossary's Chinese terms and a jieba cut that keeps them whole (see glossary_cut)
+GlossaryCut = tuple[list[str], Callable[[str], Iterable[str]]]
 TMP_PREFIX = ".site-tmp-"  # git-ignored (/.site-tmp*/); the pid follows, so stale ones are found
 ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
 # What a build reads: the freshness check of --if-stale compares their mtimes with site/.
@@ -239,15 +241,13 @@ def jieba_cut(terms: list[str]):
     return lambda text: tokenizer.cut(text)
 
 
-def glossary_cut() -> tuple[list[str], Callable[[str], Iterable[str]]]:
+def glossary_cut() -> GlossaryCut:
     """The glossary's Chinese terms and a jieba cut that knows them (loading jieba takes ~2 s)."""
     terms = search_terms()
     return terms, jieba_cut(terms)
 
 
-def compact_search_index(
-    site: Path, prepared: tuple[list[str], Callable[[str], Iterable[str]]] | None = None
-) -> tuple[int, int]:
+def compact_search_index(site: Path, prepared: GlossaryCut | None = None) -> tuple[int, int]:
     r"""Rewrite the search index of a built site smaller; return its size before and after.
 
     The index is the same JSON for Material's search (same entries, same order), written as

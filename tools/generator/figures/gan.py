@@ -2,7 +2,7 @@
 
 The models and losses are those of ``reference_impl/gan.py`` (``GANConfig.toy2d()``: an MLP
 generator and a maxout discriminator, non-saturating generator loss). Two seeds, 1,000 Adam steps
-each on batches of 128, about 6 s of CPU per run on one thread.
+each on batches of 128, under 10 s of CPU per run on one thread.
 """
 
 from __future__ import annotations
