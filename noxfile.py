@@ -18,7 +18,10 @@ from pathlib import Path
 import nox
 
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "venv"
+# virtualenv (a dependency of nox) rather than the venv module: it makes an environment in about
+# 2 s instead of 6 s here, seeded with a current pip that installs the docs group in 23 s instead
+# of 29 s (pip 26.3 against Python 3.11's bundled 23.2; measured in new folders on 2026-12-03).
+nox.options.default_venv_backend = "virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests", "docs"]
 
