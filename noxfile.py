@@ -158,14 +158,17 @@ def determinism(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Time the generator and the site build, size the pages: reports/bench.{json,md}.
 
-    ``--clean-clone`` also times a clean clone to a site (a new virtualenv is installed).
+    Also times a clean clone to a site (a new virtualenv is installed), and before it the same for
+    commit 0968e4d, the state before issue 13, so that the two are compared on one machine (about
+    5–8 minutes more; ``nox -s bench -- --baseline REV`` picks another commit).
     """
     install(session, "docs")
     # the docs virtualenv must exist for `nox -s docs -R`, the run being compared
     session.run(sys.executable, "-m", "nox", "-s", "docs", "--install-only", external=True)
     session.run(
         "python", "-m", "tools.reports.bench", "--nox", f"{sys.executable} -m nox",
-        "--envdir", str(ROOT / ".nox"), "--clean-clone", *session.posargs, env=QUIET_ENV,
+        "--envdir", str(ROOT / ".nox"), "--clean-clone", "--baseline", *session.posargs,
+        env=QUIET_ENV,
     )  # fmt: skip
 
 
