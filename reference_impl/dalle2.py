@@ -7,8 +7,8 @@ What is implemented (the whole text → image path at reference scale, 64×64 ou
 
 * ``CLIP`` — a compact copy of CLIP (Radford et al., 2021): a ViT image encoder and a causal
   Transformer text encoder, each projected to a shared, L2-normalised embedding space. unCLIP's
-  CLIP (§2): ViT-H/16 at 256×256, width 1280, 32 blocks; text encoder width 1024, 24 blocks;
-  1024-d embeddings.
+  CLIP (Appendix C): ViT-H/16 at 256×256, width 1280, 32 blocks; text encoder width 1024,
+  24 blocks; 1024-d embeddings.
 * ``GaussianDiffusion`` — the DDPM forward process $q(x_t \mid x_0)$ and posterior
   $q(x_{t-1} \mid x_t, x_0)$ (Ho et al., 2020, Eqs. 4, 6–7), the linear schedule of Ho et al. and
   the cosine schedule (Nichol & Dhariwal, 2021, Eq. 17), and ancestral sampling for a model that
@@ -54,7 +54,7 @@ from torch import Tensor, nn
 # --8<-- [start:config]
 @dataclass(frozen=True)
 class CLIPConfig:
-    """CLIP encoders; defaults are unCLIP's CLIP (ViT-H/16 image encoder, §2)."""
+    """CLIP encoders; defaults are unCLIP's CLIP (ViT-H/16 image encoder, Appendix C)."""
 
     embed_dim: int = 1024  # joint embedding size (the AR prior's PCA starts from 1,024 dims)
     image_size: int = 256
