@@ -49,7 +49,7 @@ def test_comparison_table_lists_every_model_with_our_exact_count():
         assert row[4] == f"{m.params:,}", m.id
         assert row[5] == ("123.0 M" if m.id in summaries else "—"), m.id
         if m.paper_params:
-            assert row[3] == tables.human(m.paper_params)
+            assert row[3] == tables.paper_figure(m.paper_params)
     years = [int(r[1]) for r in rows]
     assert years == sorted(years)
     assert table.startswith('<div class="dl-sortable" markdown>')

@@ -50,3 +50,22 @@ def test_tests_list_names_every_test(slug):
     tests = [n for n in names if n.startswith("test_")]
     assert tests and all(f"`{n}`" in listing for n in tests)
     assert f"全部 {len(tests)} 个测试" in listing
+
+
+def test_papers_figures_are_printed_as_the_papers_state_them():
+    """A paper's round figure keeps its own digits: "60 million" is 60 M, not 60.0 M (issue 25)."""
+    from tools.generator.tables import paper_figure
+
+    assert [paper_figure(x) for x in (60e6, 340e6, 1e9, 3.5e9, 1.8e9, 11.3e9, 65e6)] == [
+        "60 M", "340 M", "1 G", "3.5 G", "1.8 G", "11.3 G", "65 M"
+    ]  # fmt: skip
+    for slug in ("alexnet", "bert", "dalle2"):
+        models = CATALOG.models_of(slug)
+        stats = {m.id: Stats(m.params or 1, 0, 0, {}, None) for m in models}
+        box = pages.paper_vs_impl(CATALOG.papers[slug], models, stats)
+        table = pages.variants_table(models, stats)
+        for m in models:
+            if m.paper_params:
+                assert f"论文 {paper_figure(m.paper_params)}" in box
+                assert f"| {paper_figure(m.paper_params)} |" in table
+        assert not any(s in box + table for s in ("60.0 M", "340.0 M", "1.00 G", "3.50 G"))

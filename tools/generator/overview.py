@@ -33,7 +33,7 @@ from typing import Any
 
 from tools.generator.catalog import ROOT, Catalog, Model, Paper
 from tools.generator.pages import DOCS_DIR, page_exists
-from tools.generator.tables import human
+from tools.generator.tables import human, paper_figure
 
 GLOSSARY_PATH = ROOT / "tools" / "glossary.toml"
 PATHS_PATH = ROOT / "tools" / "reading_paths.toml"
@@ -223,7 +223,7 @@ def comparison_table(
             name = f"[{name}]({m.paper.page})"
         lines.append(
             f"| {name} | {m.paper.year} | {m.paper.venue} "
-            f"| {human(m.paper_params) if m.paper_params else '—'} | {m.params:,} | {macs} "
+            f"| {paper_figure(m.paper_params) if m.paper_params else '—'} | {m.params:,} | {macs} "
             f"| {input_label(m)} |"
         )
     lines += ["", "</div>"]

@@ -20,7 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from tools.generator.catalog import ROOT, Catalog, Model, Paper
-from tools.generator.tables import Stats, human, shape_label
+from tools.generator.tables import Stats, human, paper_figure, shape_label
 
 DOCS_DIR = ROOT / "docs"
 
@@ -269,9 +269,10 @@ def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:
         s = stats.get(m.id)
         if s is None:
             continue
+        theirs = paper_figure(m.paper_params) if m.paper_params else "—"
         lines.append(
-            f"| {m.name} | {s.params:,} | {human(m.paper_params) if m.paper_params else '—'} "
-            f"| {human(s.macs)} | {human(m.paper_macs) if m.paper_macs else '—'} "
+            f"| {m.name} | {s.params:,} | {theirs} "
+            f"| {human(s.macs)} | {paper_figure(m.paper_macs) if m.paper_macs else '—'} "
             f"| {' , '.join(shape_label(i.shape) for i in m.inputs)} |"
         )
     notes = [f"- **{m.name}**：{m.gap}" for m in models if m.gap and m.id in stats]
@@ -338,7 +339,7 @@ def paper_vs_impl(paper: Paper, models: list[Model], stats: dict[str, Stats]) ->
             ours = f"本实现 {stats[m.id].params:,}"
             if m.paper_params:
                 source = f"，{m.paper_source}" if m.paper_source else ""
-                theirs = f"论文 {human(m.paper_params)}{source}"
+                theirs = f"论文 {paper_figure(m.paper_params)}{source}"
                 lines.append(f"    - {m.name}：{ours}；{theirs}。")
             else:
                 lines.append(f"    - {m.name}：{ours}；论文未给出总数。")

@@ -112,6 +112,18 @@ def human(n: float, unit: str = "") -> str:
     return f"{n:g}{unit}"
 
 
+def paper_figure(n: float, unit: str = "") -> str:
+    """A figure quoted from a paper, with the digits the paper gives and no more.
+
+    ``60e6`` → ``60 M`` (the paper's "60 million", not ``60.0 M``), ``1.8e9`` → ``1.8 G``,
+    ``1e9`` → ``1 G`` (the paper's "1B"). :func:`human` is for the counts we measure.
+    """
+    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " K")):
+        if abs(n) >= scale:
+            return f"{round(n / scale, 6):g}{suffix}{unit}"
+    return f"{n:g}{unit}"
+
+
 def _rows(tr: Trace, stats: Stats, depth: int) -> list[tuple[str, str, str, int, int, int]]:
     """(path, type, output shape, params, MACs, level) for the table, runs folded."""
     from tools.generator.trace import CONTAINERS, feeds, is_leaf, sibling_runs
@@ -175,10 +187,10 @@ def summary_line(model: Model, stats: Stats) -> str:
     paper = []
     if model.paper_params:
         diff = (stats.params - model.paper_params) / model.paper_params * 100
-        paper.append(f"参数 {human(model.paper_params)}（差 {diff:+.1f} %）")
+        paper.append(f"参数 {paper_figure(model.paper_params)}（差 {diff:+.1f} %）")
     if model.paper_macs:
         diff = (stats.macs - model.paper_macs) / model.paper_macs * 100
-        paper.append(f"FLOPs（乘加）{human(model.paper_macs)}（差 {diff:+.1f} %）")
+        paper.append(f"FLOPs（乘加）{paper_figure(model.paper_macs)}（差 {diff:+.1f} %）")
     if paper:
         src = f"，{model.paper_source}" if model.paper_source else ""
         parts.append(f"**论文**{src}：{'；'.join(paper)}。")
