@@ -28,7 +28,10 @@ def _curves(x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 
 def draw_activations() -> Figure:
-    """Two panels: the three nonlinearities and their derivatives, saturated regions shaded."""
+    """tanh、sigmoid 与 ReLU 及其导数，阴影为饱和区。
+
+    Two panels: the three nonlinearities and their derivatives, saturated regions shaded.
+    """
     x = torch.linspace(-6.0, 6.0, 1201, dtype=torch.float64)
     curves = _curves(x)
     fig = style.new_figure(7.2, 3.0)

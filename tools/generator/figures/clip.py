@@ -131,7 +131,7 @@ def draw_similarity() -> Figure:
         fontsize=8,
     )
     ax2.set_xlabel("训练步数（每批 9 对图文）")
-    ax2.set_ylabel("对称交叉熵（滑动平均）")
+    ax2.set_ylabel("对称交叉熵（移动平均）")
     ax2.set_title(f"零样本准确率 {accuracy:.0%}（{len(TEMPLATES)} 个提示模板）", fontsize=9)
     ax2.grid(True)
     return fig

@@ -66,7 +66,7 @@ def _positive_top1(logits: Tensor, targets: Tensor) -> float:
 
 @style.single_threaded
 def draw_training() -> Figure:
-    """SimCLR（NT-Xent，batch 内负样本）与 MoCo v2（InfoNCE，队列负样本）在合成图像上的短时训练。"""
+    """SimCLR（NT-Xent，批量内负样本）与 MoCo v2（InfoNCE，队列负样本）在合成图像上的短时训练。"""
     cfg = ContrastiveConfig.tiny()
     # milder than ImageNet's pipeline (crops of 30–100 %, strength 0.5, no blur), views of 24 px
     # cut from the 32 px images: a CPU demo of well under a minute
@@ -128,11 +128,11 @@ def draw_training() -> Figure:
     ax2.text(
         full + 2, 0.9, f"第 {full} 步起 MoCo 队列\n全是真实的键", fontsize=7, color=style.PALETTE[1]
     )
-    ax1.set_xlabel("训练步数（batch 32）")
-    ax1.set_ylabel("对比损失（滑动平均）")
+    ax1.set_xlabel("训练步数（批量大小 32）")
+    ax1.set_ylabel("对比损失（移动平均）")
     ax1.set_title("点线：随机猜测的 ln(候选数)", fontsize=8)
     ax1.legend(fontsize=8)
-    ax2.set_xlabel("训练步数（batch 32）")
+    ax2.set_xlabel("训练步数（批量大小 32）")
     ax2.set_ylabel("正样本排第一的比例")
     ax2.set_title("点线：随机猜测 1/候选数", fontsize=8)
     ax2.set_ylim(0, 1)

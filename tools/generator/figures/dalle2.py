@@ -99,7 +99,7 @@ def draw_pipeline() -> Figure:
     _arrow(ax, (5, y - 2.5), (5, 13))
     ax.plot([5, 70], [13, 13], color=style.FG, lw=0.9, ls="--")
     _arrow(ax, (70, 13), (70, y - 4.5), dashed=True)
-    ax.text(30, 14.2, "标题 token 也送入解码器（GLIDE 的文本通路，作用很小，§2.1）", ha="center",
+    ax.text(30, 14.2, "标题词元也送入解码器（GLIDE 的文本通路，作用很小，§2.1）", ha="center",
             fontsize=7.5, color=style.FG)  # fmt: skip
     # variations: an image's own CLIP embedding replaces the prior's z_i
     _box(ax, 27, 4, 30, 4.5, "图像 → CLIP 图像编码器（生成变体时）", blue)

@@ -96,8 +96,8 @@ def draw_reconstruction() -> Figure:
         for i in range(len(losses))
     ]
     ax.plot(range(1, len(losses) + 1), smooth, color=style.PALETTE[0])
-    ax.set_xlabel("训练步数（batch 32）")
-    ax.set_ylabel("被遮块上的 MSE（滑动平均）")
+    ax.set_xlabel("训练步数（批量大小 32）")
+    ax.set_ylabel("被遮图块上的 MSE（移动平均）")
     ax.set_title(f"mae_tiny，CPU 训练 {_STEPS} 步", fontsize=9)
     ax.grid(True)
     return fig

@@ -60,7 +60,10 @@ def _measure(constructor) -> dict[str, list]:
 
 
 def draw_grad_norms() -> Figure:
-    """‖∇W‖ and ‖∇W‖/‖W‖ of each conv vs depth at initialisation, plain-34 vs ResNet-34."""
+    """初始化时各卷积层的梯度范数 ‖∇W‖ 与 ‖∇W‖/‖W‖ 随深度的变化：plain-34 对 ResNet-34。
+
+    ‖∇W‖ and ‖∇W‖/‖W‖ of each conv vs depth at initialisation, plain-34 vs ResNet-34.
+    """
     from reference_impl.resnet import plain34, resnet34
 
     data = {"plain-34（无捷径）": _measure(plain34), "ResNet-34（有捷径）": _measure(resnet34)}

@@ -221,8 +221,8 @@ def draw_delay_recall() -> Figure:
     )
     ax_acc.axhline(1 / N_VALUES, color=style.FG, lw=0.8, ls=":")
     ax_acc.text(STEPS, 1 / N_VALUES + 0.02, "瞎猜：25%", ha="right", va="bottom", fontsize=8)
-    ax_loss.set(xlabel="训练步数", ylabel="交叉熵损失（20 步滑动平均）", ylim=(0, 1.6))
-    ax_acc.set(xlabel="训练步数", ylabel="准确率（20 步滑动平均）", ylim=(0, 1.05))
+    ax_loss.set(xlabel="训练步数", ylabel="交叉熵损失（20 步移动平均）", ylim=(0, 1.6))
+    ax_acc.set(xlabel="训练步数", ylabel="准确率（20 步移动平均）", ylim=(0, 1.05))
     ax_acc.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     title = "各网络在 1000 条新序列上的最终准确率"
     handles, labels = ax_acc.get_legend_handles_labels()

@@ -70,7 +70,10 @@ def _draw_grid(ax, x0: float, y0: float, n: int, hi: int, color: str, label: str
 
 
 def draw_receptive_field() -> Figure:
-    """Left: two 3×3 layers see a 5×5 input patch. Right: weights and MACs per C², measured."""
+    """左：两层 3×3 卷积看到 5×5 的输入区域；右：实测的权重数与乘加数，小核堆叠比同感受野的大核省。
+
+    Left: two 3×3 layers see a 5×5 input patch. Right: weights and MACs per C², measured.
+    """
     rf2 = _rf_side([3, 3])
     rf3 = _rf_side([3, 3, 3])
     assert (rf2, rf3) == (_rf_side([5]), _rf_side([7]))  # same receptive field, by measurement
@@ -181,7 +184,10 @@ def _vgg16_layer_stats() -> list[dict[str, float | str]]:
 
 
 def draw_param_distribution() -> Figure:
-    """Three aligned bar charts over VGG-16's layers: parameters, MACs, output activations."""
+    """VGG-16 逐层的参数量、乘加数和输出激活数（三张对齐的柱状图）。
+
+    Three aligned bar charts over VGG-16's layers: parameters, MACs, output activations.
+    """
     stats = _vgg16_layer_stats()
     weight = [s for s in stats if s["kind"] != "MaxPool2d"]
     names = [str(s["name"]) for s in weight]
@@ -233,7 +239,7 @@ def draw_param_distribution() -> Figure:
     ]
     axes[0].legend(handles=handles, loc="upper left", fontsize=8)
     fig.suptitle(
-        "VGG-16（224×224 输入，batch 1；由 reference_impl.vgg.vgg16() 在 meta 设备上实测）",
+        "VGG-16（224×224 输入，批量大小 1；由 reference_impl.vgg.vgg16() 在 meta 设备上实测）",
         fontsize=9.5,
     )
     return fig
