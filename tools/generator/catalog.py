@@ -175,11 +175,21 @@ class Model:
 
 
 @dataclasses.dataclass(frozen=True)
+class Theme:
+    """A section of the site's navigation and of the home page's paper list."""
+
+    name: str
+    papers: tuple[str, ...]  # slugs, in reading order
+
+
+@dataclasses.dataclass(frozen=True)
 class Catalog:
-    """All papers (by slug, in file order) and all models (in file order)."""
+    """All papers (by slug, in file order), all models (in file order) and the themes."""
 
     papers: dict[str, Paper]
     models: tuple[Model, ...]
+    #: ``[[themes]]``: every paper in exactly one, in this order (empty: no grouping)
+    themes: tuple[Theme, ...] = ()
 
     def model(self, model_id: str) -> Model:
         """Return the model with this id."""
@@ -277,7 +287,34 @@ def parse(data: dict[str, Any], root: Path = ROOT) -> Catalog:
     for i, entry in enumerate(data.get("models", [])):
         models.append(_model(i, entry, papers, seen))
     _check_same_as(models)
-    return Catalog(papers, tuple(models))
+    return Catalog(papers, tuple(models), _themes(data.get("themes", []), papers))
+
+
+def _themes(entries: Any, papers: dict[str, Paper]) -> tuple[Theme, ...]:
+    """The ``[[themes]]`` list: names, and every paper in exactly one of them."""
+    if not entries:
+        return ()
+    themes, seen = [], {}
+    for i, entry in enumerate(entries):
+        where = f"tools/catalog.toml [[themes]] #{i + 1}"
+        if not isinstance(entry, dict) or set(entry) != {"name", "papers"}:
+            raise CatalogError(f"{where}: a theme has exactly 'name' and 'papers'")
+        name = _need(entry, "name", str, where)
+        slugs = _str_list(entry, "papers", where)
+        for slug in slugs:
+            if slug not in papers:
+                raise CatalogError(f"{where} ({name}): unknown paper {slug!r}")
+            if slug in seen:
+                raise CatalogError(f"{where} ({name}): paper {slug!r} is already in {seen[slug]!r}")
+            seen[slug] = name
+        themes.append(Theme(name, tuple(slugs)))
+    missing = [s for s in papers if s not in seen]
+    if missing:
+        raise CatalogError(
+            f"tools/catalog.toml: paper(s) {', '.join(missing)} in no [[themes]] entry "
+            "(add each to the 'papers' of one theme)"
+        )
+    return tuple(themes)
 
 
 def _check_same_as(models: list[Model]) -> None:

@@ -282,12 +282,15 @@ def variants_table(models: list[Model], stats: dict[str, Stats]) -> str:
 
 
 def papers_index(catalog: Catalog, docs_dir: Path | None = None) -> str:
-    """The list of papers for the home page, by year (relative links from ``docs/index.md``).
+    """The list of papers for the home page (relative links from ``docs/index.md``).
 
-    Papers whose page is still being written are listed without a link.
+    One table per theme of the catalog (``[[themes]]``: the sections of the navigation), under a
+    heading, papers in the theme's order; without themes, one table by year. Papers whose page
+    is still being written are listed without a link.
     """
-    lines = ["| 年份 | 笔记 | 论文 | 发表 | 先读 |", "| --: | :-- | :-- | :-- | :-- |"]
-    for p in sorted(catalog.papers.values(), key=lambda p: p.year):
+    head = ["| 年份 | 笔记 | 论文 | 发表 | 先读 |", "| --: | :-- | :-- | :-- | :-- |"]
+
+    def row(p: Paper) -> str:
         if page_exists(p.page, docs_dir):
             note = f"[{p.title_zh}]({p.page})"
         else:
@@ -295,8 +298,16 @@ def papers_index(catalog: Catalog, docs_dir: Path | None = None) -> str:
         first = p.authors[0].split()[-1] + (" 等" if len(p.authors) > 1 else "")
         title = p.title.replace(" · ", "<br>")
         before = "、".join(paper_ref(catalog.papers[s], "index.md", docs_dir) for s in p.prereq)
-        lines.append(f"| {p.year} | {note} | {title}（{first}） | {p.venue} | {before or '—'} |")
-    return "\n".join(lines) + "\n"
+        return f"| {p.year} | {note} | {title}（{first}） | {p.venue} | {before or '—'} |"
+
+    if not catalog.themes:
+        by_year = sorted(catalog.papers.values(), key=lambda p: p.year)
+        return "\n".join([*head, *map(row, by_year)]) + "\n"
+    blocks = []
+    for theme in catalog.themes:
+        rows = [row(catalog.papers[s]) for s in theme.papers]
+        blocks.append("\n".join([f"### {theme.name}", "", *head, *rows]))
+    return "\n\n".join(blocks) + "\n"
 
 
 @functools.cache
