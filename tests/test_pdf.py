@@ -150,12 +150,15 @@ def test_the_site_pdf_has_every_page_in_nav_order_with_working_bookmarks():
     assert tree[0][:2] == ("封面", 0) and reader.page_labels[0] == "封面"
     assert tree[1][0] == "目录"
     titles, sections = nav()
-    pages = []  # page-level bookmarks, sections unfolded
-    for title, number, _, children in tree[2:]:
-        if title in sections:
-            pages += [(t, n) for t, n, _, _ in children]
-        else:
-            pages.append((title, number))
+
+    def unfold(items: list) -> list[tuple[str, int]]:
+        """Page-level bookmarks, sections (a theme, a paper in it) unfolded."""
+        out = []
+        for title, number, _, children in items:
+            out += unfold(children) if title in sections else [(title, number)]
+        return out
+
+    pages = unfold(tree[2:])
     assert len(pages) == len(titles) >= 20
     numbers = [n for _, n in pages]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)

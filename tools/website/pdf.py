@@ -86,11 +86,15 @@ PDF_OPTIONS: dict[str, Any] = {
 
 @dataclass
 class Page:
-    """One page of the site: its URL path ("" for home), navigation title and section."""
+    """One page of the site: its URL path ("" for home), navigation title and sections.
+
+    ``section``: the navigation sections the page is in, outermost first (a theme, then a paper:
+    ``("卷积网络", "AlexNet")``); empty for the pages at the top.
+    """
 
     path: str
     title: str
-    section: str = ""
+    section: tuple[str, ...] = ()
     slug: str | None = None  # set for paper pages (a paper card), which get their own PDF
 
     @property
@@ -103,20 +107,20 @@ class Page:
 # page's own table of contents (md-nav--secondary) is skipped.
 _NAV_JS = """() => {
   const out = [];
-  function walk(ul, section) {
+  function walk(ul, section) {  // section: the names of the enclosing sections, outermost first
     for (const li of ul.children) {
       if (li.classList.contains('md-nav__item--nested')) {
         const label = li.querySelector(':scope > label, :scope > div > label, :scope > a');
         const sub = li.querySelector(':scope > nav.md-nav:not(.md-nav--secondary) > ul');
         const name = (label ? label.textContent : '').trim();
-        if (sub) walk(sub, section ? section + ' / ' + name : name);
+        if (sub) walk(sub, [...section, name]);
         continue;
       }
       const a = li.querySelector(':scope > a.md-nav__link');
       if (a) out.push({href: a.href, title: a.textContent.trim(), section});
     }
   }
-  walk(document.querySelector('nav.md-nav--primary > ul'), '');
+  walk(document.querySelector('nav.md-nav--primary > ul'), []);
   return out;
 }"""
 
@@ -190,7 +194,7 @@ def nav_pages(browser_page: Any, base: str) -> list[Page]:
     pages = []
     for item in browser_page.evaluate(_NAV_JS):
         path = urlsplit(item["href"]).path.lstrip("/")
-        pages.append(Page(path.removesuffix("index.html"), item["title"], item["section"]))
+        pages.append(Page(path.removesuffix("index.html"), item["title"], tuple(item["section"])))
     return pages
 
 
@@ -306,12 +310,17 @@ TOC_URL = "https://dl-toc.invalid/"  # contents links, turned into links to body
 
 
 def toc_html(pages: list[Page], keys: list[str], numbers: list[int]) -> str:
-    """The contents: one line per page, grouped by section, with its printed page number."""
-    items, section = [], ""
+    """The contents: one line per page, under its sections, with its printed page number."""
+    items: list[str] = []
+    section: tuple[str, ...] = ()
     for page, key, number in zip(pages, keys, numbers, strict=True):
-        if page.section and page.section != section:
+        same = 0  # the outer sections shared with the previous page are not repeated
+        while same < min(len(section), len(page.section)) and section[same] == page.section[same]:
+            same += 1
+        for level in range(same, len(page.section)):
             items.append(
-                f'<li class="dl-print-toc__section"><span>{_esc(page.section)}</span></li>'
+                f'<li class="dl-print-toc__section dl-print-toc__section--{level + 1}">'
+                f"<span>{_esc(page.section[level])}</span></li>"
             )
         section = page.section
         items.append(
@@ -447,15 +456,15 @@ def site_pdf(pr: Printer, pages: list[Page], out: Path, description: str) -> tup
 
     writer.add_outline_item(title="封面", page_number=0)
     writer.add_outline_item(title="目录", page_number=1)
-    parents: dict[str, Any] = {}
+    parents: dict[tuple[str, ...], Any] = {}  # a bookmark per section, nested like the nav
     for page, (_, number, dest, children) in zip(pages, tree, strict=True):
-        parent = None
-        if page.section:
-            if page.section not in parents:
-                parents[page.section] = writer.add_outline_item(
-                    title=page.section, page_number=n_front + number
+        for level in range(len(page.section)):
+            path = page.section[: level + 1]
+            if path not in parents:
+                parents[path] = writer.add_outline_item(
+                    title=path[-1], page_number=n_front + number, parent=parents.get(path[:-1])
                 )
-            parent = parents[page.section]
+        parent = parents.get(page.section)
         node = writer.add_outline_item(
             title=page.title, page_number=n_front + number, parent=parent, fit=_fit(dest)
         )
