@@ -214,6 +214,26 @@ def test_compact_html_unwraps_only_uncoloured_tokens_in_code_blocks(tmp_path):
     assert re.sub(r"<[^>]+>", "", out) == re.sub(r"<[^>]+>", "", prose + code)  # same text
 
 
+def test_collapse_gaps_drops_indentation_between_tags_only():
+    """Jinja's indentation goes; text, single spaces, no-break spaces and <pre> stay (issue 25)."""
+    html = (
+        "<nav>\n  <ul>\n    <li><a>首页</a></li>\n  </ul>\n</nav>"
+        "<p><b>a</b> <i>b</i>\u00a0\u00a0<i>c</i> <code><span>d</span>  <span>e</span></code></p>"
+        "<pre><code>x\n\n    <span>y</span>  </code></pre><script>if (a)  {\n  b }</script>"
+    )
+    out = site_build.collapse_gaps(html)
+    assert out.startswith("<nav>\n<ul>\n<li><a>首页</a></li>\n</ul>\n</nav>")
+    assert (
+        "<b>a</b> <i>b</i>\u00a0\u00a0<i>c</i> <code><span>d</span>  <span>e</span></code>" in out
+    )
+    assert out.endswith(
+        "<pre><code>x\n\n    <span>y</span>  </code></pre><script>if (a)  {\n  b }</script>"
+    )
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out)) == re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", html)
+    )
+
+
 def test_compact_html_joins_runs_of_punctuation_and_operators(tmp_path):
     """``.p`` and ``.o`` share one colour in both of Material's palettes: a run is one span."""
     code = (

@@ -375,7 +375,10 @@ def test_after_navigation(desktop):
     site_url, which instant loading needs, so today each page loads in full)."""
     page = desktop
     assert page.evaluate("typeof document$") != "undefined"
-    page.locator(".md-sidebar--primary a.md-nav__link[href*='vgg']").first.click()
+    # the nav groups each paper's note and API page in a collapsed section: open VGG's first
+    nav = page.locator(".md-sidebar--primary")
+    nav.locator("label.md-nav__link", has_text="VGG").first.click()
+    nav.locator("a.md-nav__link[href$='papers/vgg/']").first.click()
     page.wait_for_url("**/papers/vgg/")
     page.wait_for_selector("figure.dl-diagram button.dl-zoom")
     _open_by_click(page)

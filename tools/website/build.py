@@ -18,7 +18,8 @@ instead of ``\uXXXX`` escapes (a Chinese character takes 3 bytes, not 6) and wit
 of the "完整代码" (full source) sections, whose parts the pages' snippet sections already index,
 and without the API pages' signature blocks, and with every glossary term kept whole for Chinese
 search (:func:`keep_terms_whole`; jieba and the glossary load in a thread while MkDocs builds);
-:func:`compact_html` unwraps the code tokens that Material does not colour. With ``--offline``
+:func:`compact_html` unwraps the code tokens that Material does not colour and drops the
+indentation between tags (:func:`collapse_gaps`). With ``--offline``
 the offline bundle is built at the same time in a second process (the two builds are
 independent; on two cores the pair takes about as long as one), and is skipped when its inputs
 have not changed.
@@ -303,18 +304,40 @@ def _compact_code(block: str) -> str:
     return _DIM_RUN.sub(one_span, block)
 
 
+# Material's templates indent every tag: runs of spaces and newlines between two tags are about a
+# third of the navigation's bytes, and the navigation (a section per theme, one per paper) is on
+# every page. Outside preformatted text a run of whitespace shows as one space at most, so one
+# newline shows the same. Only ASCII whitespace: a no-break space is content.
+_VERBATIM = re.compile(r"<(pre|code|kbd|textarea|script|style)\b.*?</\1>", re.S)
+_GAP = re.compile(r">[ \t\r\n]{2,}<")
+
+
+def collapse_gaps(html: str) -> str:
+    """``html`` with each whitespace run of two or more between tags made one newline.
+
+    ``<pre>``, ``<code>`` and ``<kbd>`` (``white-space: pre-wrap`` in Material), ``<textarea>``,
+    ``<script>`` and ``<style>`` are left as they are.
+    """
+    out, last = [], 0
+    for m in _VERBATIM.finditer(html):
+        out += [_GAP.sub(">\n<", html[last : m.start()]), m.group(0)]
+        last = m.end()
+    out.append(_GAP.sub(">\n<", html[last:]))
+    return "".join(out)
+
+
 def compact_html(site: Path) -> int:
     """Unwrap the code tokens that look the same without their ``<span>``; return bytes saved.
 
     About a fifth of a code block's bytes are ``<span class="n">name</span>`` wrappers, and
     runs of punctuation and operators (one colour) come split in several spans. Neither changes
-    anything: the text, what the copy button copies and the colours stay the same. Only ``<pre>``
-    blocks are touched.
+    anything: the text, what the copy button copies and the colours stay the same. Outside the
+    ``<pre>`` blocks only the indentation between tags goes (:func:`collapse_gaps`).
     """
     saved = 0
     for page in sorted(site.rglob("*.html")):
         text = page.read_text(encoding="utf-8")
-        new = _PRE_BLOCK.sub(lambda m: _compact_code(m.group(0)), text)
+        new = collapse_gaps(_PRE_BLOCK.sub(lambda m: _compact_code(m.group(0)), text))
         if new != text:
             saved += len(text.encode()) - len(new.encode())
             page.write_text(new, encoding="utf-8")
