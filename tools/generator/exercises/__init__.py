@@ -188,7 +188,9 @@ def check_set(slug: str, exercises: list[Exercise]) -> None:
         raise GenerationError(f"{where}: needs at least 2 计算 and 1 代码 ({kinds})")
     ids = [e.id for e in exercises]
     if len(set(ids)) != len(ids):
-        raise GenerationError(f"{where}: duplicate ids {sorted(i for i in ids if ids.count(i) > 1)}")
+        raise GenerationError(
+            f"{where}: duplicate ids {sorted(i for i in ids if ids.count(i) > 1)}"
+        )
     stray = [e.id for e in exercises if not e.id.startswith(f"{slug}-")]
     if stray:
         raise GenerationError(f"{where}: ids must start with '{slug}-': {stray}")
@@ -222,8 +224,8 @@ def _parse(formula: str) -> ast.expr:
     for sub in ast.walk(node):
         ok = isinstance(sub, (ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load))
         ok |= isinstance(sub, ast.Constant) and type(sub.value) in (int, float)
-        ok |= _is_round(sub) or isinstance(sub, ast.Name) and sub.id == "round"
-        if not ok or isinstance(sub, ast.operator) and type(sub) not in _BINOPS:
+        ok |= _is_round(sub) or (isinstance(sub, ast.Name) and sub.id == "round")
+        if not ok or (isinstance(sub, ast.operator) and type(sub) not in _BINOPS):
             raise ValueError(
                 f"only numbers, + - * / // ** and round(…) are allowed, not {ast.unparse(sub)}"
             )
@@ -377,8 +379,10 @@ def exercise_artifacts(slug: str) -> dict[str, str]:
 
 
 def read_records(out: Path) -> list[tuple[dict[str, str], list[Exercise]]]:
-    """Every paper's exercise records written under ``out/exercises/`` (catalog order is the
-    caller's): (paper info, exercises)."""
+    """Every paper's exercise records written under ``out/exercises/``: (paper info, exercises).
+
+    Sorted by slug; the caller puts them in catalog order.
+    """
     found = []
     for path in sorted((out / "exercises").glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))

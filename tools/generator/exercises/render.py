@@ -90,8 +90,10 @@ _LOCAL_LINK = re.compile(r"\[([^\]]+)\]\((?!https?:)[^)]*\)(\{[^}]*\})?")
 
 
 def to_html(markdown_text: str) -> str:
-    """Markdown → HTML for Moodle: math as ``\\(…\\)`` / ``\\[…\\]`` (Moodle's MathJax filter),
-    links into the site kept as their text (a quiz lives outside the site)."""
+    r"""Markdown → HTML for Moodle: math as ``\(…\)`` and ``\[…\]`` (Moodle's MathJax filter).
+
+    Links into the site are kept as their text: a quiz lives outside the site.
+    """
     import markdown
 
     text = _LOCAL_LINK.sub(r"\1", markdown_text)
@@ -240,15 +242,19 @@ def teachers_page(catalog: Any, exercises: dict[str, list[Exercise]], out: Path)
                 f"Moodle XML {_links([f'downloads/quiz/{slug}.xml'])}"
             )
         for model in catalog.models_of(slug):
-            files = [f for f in stamped_files(out, f"model-{model.id}") if f.startswith("downloads/")]
-            svgs = [f for f in files if f.endswith(".svg")]
+            files = [
+                f for f in stamped_files(out, f"model-{model.id}") if f.startswith("downloads/")
+            ]
+            svgs = sorted(
+                (f for f in files if f.endswith(".svg")), key=lambda f: ("/" in _stem(f), f)
+            )
             tables = [f for f in files if f.endswith((".csv", ".tex"))]
             if svgs or tables:
-                lines.append(f"- {model.name}：结构图 SVG {_links(svgs, _stem)}；参数表 {_links(tables)}")
+                lines.append(
+                    f"- {model.name}：结构图 SVG {_links(svgs, _stem)}；参数表 {_links(tables)}"
+                )
         figures = [
-            f
-            for f in stamped_files(out, f"figures-{slug}")
-            if f.startswith("downloads/figures/")
+            f for f in stamped_files(out, f"figures-{slug}") if f.startswith("downloads/figures/")
         ]
         if figures:
             lines.append(f"- 插图 SVG：{_links(figures, _stem)}")
@@ -260,4 +266,3 @@ def _stem(path: str) -> str:
     """``downloads/resnet50/blocks/basic-identity.svg`` → ``blocks/basic-identity``."""
     parts = path.split("/")
     return "/".join(parts[2:]).removesuffix(".svg") if len(parts) > 2 else Path(path).stem
-
