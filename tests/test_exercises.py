@@ -268,3 +268,12 @@ def test_the_teachers_page_lists_what_the_groups_wrote(tmp_path):
     assert 'href="../papers/resnet/resnet.pdf"' in section
     assert "models/resnet50/diagram.md" not in section  # the page's own include, not a download
     assert f"](../{render.SITE_QUIZ})" in page
+
+
+def test_offline_pdf_links_follow_the_pdfs():
+    from tools.website.bundle import offline_pdf_links
+
+    html = '<a class="dl-pdf" href="../papers/resnet/resnet.pdf">resnet.pdf</a>'
+    assert offline_pdf_links(html) == html.replace("resnet/resnet.pdf", "resnet.pdf")
+    for kept in ('<a href="resnet.pdf">', '<a href="https://a.org/x/x.pdf">', 'href="a/b.pdf"'):
+        assert offline_pdf_links(kept) == kept
