@@ -95,7 +95,9 @@ _DIR_LINK = re.compile(
 # A link to a paper's PDF written for the served site, where the PDF sits in the page's folder
 # (``../papers/resnet/resnet.pdf``, the 教师资源 page): offline it sits beside the page's .html
 # file (``papers/resnet.pdf``, see tools/website/pdf.py ``offline_path``).
-_PDF_LINK = re.compile(r'(?P<attr>\bhref=")(?P<dir>(?:[^"/:#?]+/)*)(?P<name>[\w-]+)/(?P=name)\.pdf"')
+_PDF_LINK = re.compile(
+    r'(?P<attr>\bhref=")(?P<dir>(?:[^"/:#?]+/)*)(?P<name>[\w-]+)/(?P=name)\.pdf"'
+)
 
 
 def offline_pdf_links(text: str) -> str:
