@@ -32,8 +32,12 @@ KIND_HELP = {
 # ── the page section ───────────────────────────────────────────────────────────────────────
 
 
-def answer_markdown(ex: Exercise) -> str:
-    """The body of an answer block (Markdown; snippet includes for 代码 solutions)."""
+def answer_markdown(ex: Exercise, snippets: bool = True) -> str:
+    """The body of an answer block (Markdown).
+
+    ``snippets``: include 代码 solutions as snippet sections (the page); the Moodle XML shows them
+    itself (:func:`grader_html`).
+    """
     parts = []
     if ex.computed is not None:
         c = ex.computed
@@ -42,10 +46,11 @@ def answer_markdown(ex: Exercise) -> str:
         value = number_tex(int(c.value) if float(c.value).is_integer() else c.value)
         parts.append(f"$$\n{formula_tex(c.formula)} = {value}\n$$")
     parts.append(ex.answer.strip())
-    for ref in ex.solution:
-        parts.append(f'```python\n--8<-- "{ref}"\n```')
-    if ex.test:
-        parts.append(f"（`{ex.test}` 检查这一点。）")
+    if snippets:
+        for ref in ex.solution:  # titled with the tested file it comes from
+            parts.append(f'```python title="{ref.split(":")[0]}"\n--8<-- "{ref}"\n```')
+        if ex.test:
+            parts.append(f"（`{ex.test}` 检查这一点。）")
     if ex.cite:
         parts.append(f"出处：{ex.cite.strip()}")
     return "\n\n".join(parts)
@@ -135,7 +140,7 @@ def moodle_question(paper: str, n: int, ex: Exercise) -> str:
         unit = f"（单位：{c.unit}）" if c.unit else ""
         question += f"\n\n请只填写数字{unit}。"
         value = int(c.value) if float(c.value).is_integer() else c.value
-        feedback = to_html(answer_markdown_plain(ex))
+        feedback = to_html(answer_markdown(ex, snippets=False))
         return "\n".join(
             [
                 '<question type="numerical">',
@@ -172,17 +177,6 @@ def moodle_question(paper: str, n: int, ex: Exercise) -> str:
             _text("responsetemplate", ""),
             "</question>",
         ]
-    )
-
-
-def answer_markdown_plain(ex: Exercise) -> str:
-    """A 计算 answer for Moodle's feedback: value, formula and derivation (no snippet includes)."""
-    c = ex.computed
-    assert c is not None
-    unit = f" {c.unit}" if c.unit else ""
-    value = number_tex(int(c.value) if float(c.value).is_integer() else c.value)
-    return (
-        f"**答案：{c.shown()}**{unit}\n\n$$\n{formula_tex(c.formula)} = {value}\n$$\n\n{ex.answer}"
     )
 
 
