@@ -352,12 +352,18 @@ def _local_imports(path: Path) -> set[Path]:
 
 
 def exercise_key(slug: str, vers: str) -> str:
-    """Hash of the exercises module, what it imports from this repository, its solution file."""
+    """Hash of the exercises module, what it imports from this repository, its solution file.
+
+    The imports are followed through the repository (``reference_impl.*``, ``tools.*``), so a
+    change to the paper's reference module, or to anything the module computes with, recomputes
+    the answers; no list of dependencies to keep by hand.
+    """
     from tools.generator.cache import file_hash, sources
 
     module = PACKAGE / f"{slug}.py"
     rels = {p.relative_to(ROOT).as_posix() for p in _local_imports(module)}
     rels |= {f"tools/generator/exercises/{slug}.py", f"{SOLUTIONS}/{slug}.py"}
+    rels.add("tools/catalog.toml")  # the paper's name: the quiz's category and question names
     rels |= {f"tools/generator/exercises/{name}.py" for name in FRAMEWORK}
     return file_hash(vers, *sources(*sorted(rels)))
 
