@@ -118,7 +118,7 @@ def _attention_macs(n: dict[str, int]) -> Exercise:
             "序列再长，平方项就占了上风，这就是“平方复杂度”。"
             "生成器用 `FlopCounterMode` 在 meta 设备上数了 `MultiHeadAttention(512, 8)`。"
         ),
-        cite="§4、表 1（每层的复杂度 $O(n^2\\cdot d)$ 与 $O(n\\cdot d^2)$）",
+        cite="§4、表 1（自注意力层每层的复杂度 $O(n^2\\cdot d)$）",
     )
 
 

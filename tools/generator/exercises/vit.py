@@ -160,11 +160,11 @@ def _data_scale() -> Exercise:
         ),
         answer=(
             "ViT 的先验弱，空间结构要从数据中学。数据少时，更大的模型更容易过拟合，"
-            "即使加了 weight decay、dropout、label smoothing 等正则化也不够；"
+            "即使加了权重衰减、dropout、标签平滑等正则化也不够；"
             "数据足够多时，大模型的容量才发挥出来。图 4 在 JFT-300M 的子集上做了控制变量"
-            "实验：9M 张图时 ResNet 更好，90M 以上 ViT 反超。"
+            "实验：ViT-B/32 在 9M 张图的子集上比 ResNet50 差得多，在 90M 以上的子集上更好。"
         ),
-        cite="§4.2 与图 3、§4.3 与图 4",
+        cite="§4.3（Pre-training Data Requirements）、图 3、图 4",
     )
 
 
