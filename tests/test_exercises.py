@@ -277,3 +277,25 @@ def test_offline_pdf_links_follow_the_pdfs():
     assert offline_pdf_links(html) == html.replace("resnet/resnet.pdf", "resnet.pdf")
     for kept in ('<a href="resnet.pdf">', '<a href="https://a.org/x/x.pdf">', 'href="a/b.pdf"'):
         assert offline_pdf_links(kept) == kept
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_exercises_use_the_glossary_word(slug):
+    """As tests/test_terms.py for the pages: prose uses the glossary's word, not a synonym."""
+    from tools.generator import overview
+
+    not_prose = re.compile(
+        r"`[^`]*`|\$\$[^$]*\$\$|\$[^$]*\$|\]\([^)]*\)|“[^”]*”|（[A-Za-z][^）]*）"
+    )
+    problems = []
+    for e in LOADED[slug]:
+        text = not_prose.sub(" ", " ".join((e.title, e.question, e.answer, e.cite)))
+        for term in overview.load_glossary().terms:
+            for synonym in term.synonyms:
+                if synonym.isascii():
+                    found = re.search(rf"(?<![A-Za-z_\-]){re.escape(synonym)}(?![A-Za-z_\-])", text)
+                else:
+                    found = synonym in text
+                if found:
+                    problems.append(f"{e.id}: {synonym!r} instead of {term.zh!r}")
+    assert not problems, "\n".join(problems)
