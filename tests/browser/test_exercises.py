@@ -86,7 +86,9 @@ def test_search_lands_on_the_explanation_not_on_an_answer(browser, server):
 
 
 @pytest.mark.parametrize("slug", ["resnet", "vit"])
-@pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 1280), ("light", 390)])
+@pytest.mark.parametrize(
+    ("scheme", "width"), [("light", 1280), ("dark", 1280), ("light", 390), ("dark", 390)]
+)
 def test_screenshot_of_the_exercise_section(browser, server, slug, scheme, width):
     if slug not in PAGES:
         pytest.skip(f"no exercises for {slug} yet")
