@@ -116,7 +116,8 @@ def figure_artifacts(slug: str) -> dict[str, str]:
         caption = doc.splitlines()[0].rstrip("。.") if doc else name
         files[f"figures/{name}.svg"] = svg
         plain = svg.replace("currentColor", style.FG).replace(" data-search-exclude", "")
-        files[f"downloads/figures/{name}.svg"] = downloads.standalone_svg(plain, caption)
+        title = f"{caption}，由 tools/generator/figures/{slug}.py 生成（深度学习论文学习）"
+        files[f"downloads/figures/{name}.svg"] = downloads.standalone_svg(plain, title)
         files[f"figures/{name}.md"] = (
             f'<figure class="dl-figure" id="fig-{name}">\n{svg}'
             f"<figcaption>{caption}"
