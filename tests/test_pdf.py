@@ -291,12 +291,15 @@ def test_each_downloaded_svg_renders_on_its_own():
                     .map(e => getComputedStyle(e).fill);
                   return {tag: svg.tagName, w: box.width, h: box.height, texts: texts.length,
                           light: fills.filter(f => f.startsWith('rgb(')).length,
+                          images: svg.querySelectorAll('image').length,
                           title: svg.querySelector('title')?.textContent ?? ''};
                 }"""
             )
             assert got["tag"] == "svg", f"{rel} is not a well-formed SVG document"
             assert got["w"] > 50 and got["h"] > 50 and got["texts"] > 1, (rel, got)
-            assert got["light"] > 0 and "深度学习论文学习" in got["title"], (rel, got)
+            # a figure of pictures (contrastive-views) draws them as <image>, not as filled shapes
+            drawn = got["light"] + (got["images"] if rel.startswith("downloads/figures/") else 0)
+            assert drawn > 0 and "深度学习论文学习" in got["title"], (rel, got)
         tab.close()
     assert pr.foreign == []
 
@@ -363,6 +366,43 @@ def test_each_csv_and_latex_table_has_the_rows_and_totals_of_the_page():
     assert checked == len(shown) > 10
 
 
+# ── the exercises ──────────────────────────────────────────────────────────────────────────
+
+
+def _exercise_records() -> dict[str, dict]:
+    import json
+
+    folder = pdf.ROOT / "generated" / "exercises"
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+
+
+@pytest.mark.parametrize("slug", sorted(_exercise_records()))
+def test_answers_print_open_after_the_page_exercises(slug):
+    exercises = _exercise_records()[slug]["exercises"]
+    text = squash(text_of(paper_pdf(slug)))
+    start = text.index(squash("练习参考答案"))
+    questions, answers = text[:start], text[start:]
+    last = 0
+    for n, e in enumerate(exercises, 1):
+        assert squash(e["title"]) in questions, e["id"]  # every question before the answers
+        label = squash(f"练习 {n} · 参考答案")
+        at = answers.index(label)  # the answers open, in order
+        assert at > last or n == 1
+        last = at
+        if e["computed"]:
+            value = e["computed"]["value"]
+            shown = f"{int(value):,}" if float(value).is_integer() else str(value)
+            assert squash(f"答案：{shown}") in answers[at:], e["id"]
+    assert squash(exercises[0]["title"]) not in answers  # the answers do not repeat questions
+
+
+def test_the_teachers_page_links_every_paper_pdf():
+    html = (SITE / "teachers" / "index.html").read_text(encoding="utf-8")
+    for paper in PAPERS:
+        assert f'href="../papers/{paper.slug}/{paper.slug}.pdf"' in html
+        assert (SITE / "papers" / paper.slug / f"{paper.slug}.pdf").is_file()
+
+
 # ── the offline bundle ─────────────────────────────────────────────────────────────────────
 
 
@@ -382,8 +422,10 @@ def test_the_offline_bundle_has_the_pdfs_where_its_pages_link_them():
         names = set(zf.namelist())
         index = zf.read("site-offline/index.html").decode("utf-8")
         assert f'href="{pdf.SITE_PDF}"' in index and f"site-offline/{pdf.SITE_PDF}" in names
+        teachers = zf.read("site-offline/teachers/index.html").decode("utf-8")
         for paper in PAPERS:
             page = zf.read(f"site-offline/papers/{paper.slug}.html").decode("utf-8")
             assert f'href="{paper.slug}.pdf"' in page
+            assert f'href="../papers/{paper.slug}.pdf"' in teachers  # the same file, from there
             info = zf.getinfo(f"site-offline/papers/{paper.slug}.pdf")
             assert info.file_size == paper_pdf(paper.slug).stat().st_size

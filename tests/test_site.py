@@ -606,6 +606,9 @@ def make_mini_repo(dest: Path) -> Path:
     for fig in (dest / "tools" / "generator" / "figures").glob("*.py"):
         if fig.name not in ("__init__.py", "style.py"):
             fig.unlink()
+    for module in (dest / "tools" / "generator" / "exercises").glob("*.py"):  # the papers' 练习
+        if module.stem not in ("__init__", "render"):
+            module.unlink()
     (dest / "tools" / "catalog.toml").write_text(CATALOG, encoding="utf-8")
     for data in ("glossary.toml", "reading_paths.toml"):  # the lead's reader pages: left empty
         if (dest / "tools" / data).is_file():

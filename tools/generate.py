@@ -44,6 +44,7 @@ from tools.generator.cache import (
     write_atomic,
 )
 from tools.generator.catalog import ROOT, Catalog, CatalogError, load
+from tools.generator.exercises import exercise_artifacts, exercise_key, exercise_modules
 from tools.generator.figures import figure_artifacts, figure_modules
 from tools.generator.models import model_artifacts
 
@@ -127,6 +128,8 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
         if kind == "model":
             files, _ = model_artifacts(arg)
             result = {"files": files, "summary": json.loads(files[f"models/{arg.id}/summary.json"])}
+        elif kind == "exercises":
+            result = {"files": exercise_artifacts(arg)}
         else:
             result = {"files": figure_artifacts(arg)}
     except (GenerationError, CatalogError) as exc:
@@ -136,6 +139,11 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
         at = f" (at {Path(where.filename).name}:{where.lineno})"
         if kind == "model":
             result = {"error": f"model {arg.id!r}: {type(exc).__name__}: {exc}{at}"}
+        elif kind == "exercises":
+            result = {
+                "error": f"exercises tools/generator/exercises/{arg}.py: "
+                f"{type(exc).__name__}: {exc}{at}"
+            }
         else:
             result = {
                 "error": f"figures tools/generator/figures/{arg}.py: "
@@ -198,6 +206,7 @@ def run(only: set[str] | None, force: bool, out: Path = OUT, jobs: int = 1) -> i
     state = Run(out, versions(found), only, force)
     state.plan_models(catalog)
     state.plan_figures()
+    state.plan_exercises()
     jobs = state.build(jobs)
     state.catalog_pages(catalog)
     return state.report(jobs)
@@ -269,6 +278,12 @@ class Run:
             if self.wanted(slug, f"figures-{slug}"):
                 self._plan(f"figures-{slug}", "figures", slug, figure_key(slug, self.vers))
 
+    def plan_exercises(self) -> None:
+        """Every exercises module (tools/generator/exercises/<slug>.py): cached or queued."""
+        for slug in exercise_modules():
+            if self.wanted(slug, f"exercises-{slug}"):
+                self._plan(f"exercises-{slug}", "exercises", slug, exercise_key(slug, self.vers))
+
     def finish(self, group: str, kind: str, arg: Any, key: str, res: dict[str, Any]) -> None:
         """Log one built group; write its files and stamp, or record its error."""
         entry = {"group": group, "status": "built"}
@@ -298,11 +313,14 @@ class Run:
 
     def catalog_pages(self, catalog: Catalog) -> None:
         """The pages built from the catalog: cheap, always rewritten (unchanged files untouched)."""
-        from tools.generator import overview, pages
+        from tools.generator import exercises, overview, pages
 
         with timed(self.log, "catalog-pages") as entry:
             entry["status"] = "written"
             files = pages.paper_files(catalog, self.summaries)
+            # across papers: the site's Moodle XML and the 教师资源 page, from the records and
+            # stamps the groups wrote (tools/generator/exercises/)
+            files.update(exercises.site_files(catalog, self.out))
             try:  # overview, glossary, reading paths, abbreviations (tools/generator/overview.py)
                 files.update(overview.files(catalog, self.summaries, out=self.out))
             except ValueError as exc:  # ReaderDataError or invalid TOML: one line, others kept

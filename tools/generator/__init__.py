@@ -12,6 +12,8 @@ Data flows through its modules in this order; each module's docstring opens with
 8. :mod:`~tools.generator.sources`: byte-for-byte copies of the reference files
 9. :mod:`~tools.generator.pages`: each paper's card, variants, "论文 vs 本实现" and test list
 10. :mod:`~tools.generator.overview`: the pages across papers (overview, glossary, reading paths)
+11. :mod:`~tools.generator.exercises`: each paper's 练习, answers computed by its reference code →
+    the page section and Moodle XML; across papers the site's quiz and the 教师资源 page
 
 Beside the flow: :mod:`~tools.generator.cache` (hashes, stamps, atomic writes: what is rebuilt)
 and :mod:`~tools.generator.fonts` (the fonts that measure labels, part of every cache key).

@@ -36,6 +36,7 @@ GENERATOR_FILES = (
 FIGURE_FILES = (
     "tools/generator/figures/__init__.py",
     "tools/generator/figures/style.py",
+    "tools/generator/downloads.py",  # the figures' standalone SVG downloads
     "tools/generate.py",
     "tools/generator/fonts.py",
 )

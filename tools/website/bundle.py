@@ -92,6 +92,19 @@ _DIR_LINK = re.compile(
 )
 
 
+# A link to a paper's PDF written for the served site, where the PDF sits in the page's folder
+# (``../papers/resnet/resnet.pdf``, the 教师资源 page): offline it sits beside the page's .html
+# file (``papers/resnet.pdf``, see tools/website/pdf.py ``offline_path``).
+_PDF_LINK = re.compile(
+    r'(?P<attr>\bhref=")(?P<dir>(?:[^"/:#?]+/)*)(?P<name>[\w-]+)/(?P=name)\.pdf"'
+)
+
+
+def offline_pdf_links(text: str) -> str:
+    """``…/<name>/<name>.pdf`` → ``…/<name>.pdf`` in the links of an offline page."""
+    return _PDF_LINK.sub(lambda m: f'{m["attr"]}{m["dir"]}{m["name"]}.pdf"', text)
+
+
 def undirectory_links(site: Path) -> int:
     """Rewrite raw directory-style links of an offline build to its ``.html`` files.
 
@@ -99,7 +112,8 @@ def undirectory_links(site: Path) -> int:
     inside raw HTML, such as the diagrams' node links, which are written for the served site:
     from ``papers/resnet/`` to ``../resnet-api/#…``. Resolved from where the page is served
     (``papers/resnet.html`` is served as ``papers/resnet/``), they point to ``resnet-api.html#…``;
-    a link whose target does not exist is left alone. Returns the number of links rewritten.
+    a link whose target does not exist is left alone. Links to a paper's PDF follow the PDF
+    (:func:`offline_pdf_links`). Returns the number of directory links rewritten.
     """
     count = 0
     for page in sorted(site.rglob("*.html")):
@@ -118,7 +132,7 @@ def undirectory_links(site: Path) -> int:
             return m.group(0)
 
         text = page.read_text(encoding="utf-8")
-        new = _DIR_LINK.sub(fix, text)
+        new = offline_pdf_links(_DIR_LINK.sub(fix, text))
         if new != text:
             page.write_text(new, encoding="utf-8")
     return count

@@ -9,10 +9,11 @@ Usage::
 
 Run by ``nox -s pdf`` after the site is built. Headless Chromium (Debian's ``/usr/bin/chromium``
 or ``$CHROMIUM``, driven by Playwright; no browser is downloaded) opens each page of ``site/``,
-served on 127.0.0.1, in the light palette, waits for KaTeX and the fonts, opens every collapsed
-block, and prints it on A4 with ``docs/stylesheets/print.css``: the article only, code wrapped,
-diagrams and figures as vectors kept on one page, running header and page numbers, PDF bookmarks
-from the headings (Chromium's ``outline``), tagged, fonts embedded as subsets.
+served on 127.0.0.1, in the light palette, waits for KaTeX and the fonts, moves the answers of
+the 练习 section after its exercises, opens every collapsed block, and prints it on A4 with
+``docs/stylesheets/print.css``: the article only, code wrapped, diagrams and figures as vectors
+kept on one page, running header and page numbers, PDF bookmarks from the headings (Chromium's
+``outline``), tagged, fonts embedded as subsets.
 
 * A paper's PDF sits beside its page: ``site/papers/<slug>/<slug>.pdf``, the link on the card.
 * The site PDF, ``site/dl-paper-notes.pdf`` (beside the home page, which links it): a cover, a
@@ -128,9 +129,26 @@ _NAV_JS = """() => {
 _READY_JS = """() => document.fonts.status === 'loaded' &&
   [...document.querySelectorAll('.arithmatex')].every(e => e.querySelector('.katex'))"""
 
-# Open collapsed blocks; turn links a file cannot follow into text. `keep(url)` decides, given
-# the link's absolute URL, whether it stays; same-page fragments and other sites always stay.
+# Move each page's exercise answers after its last exercise (a reader tries first, as in a
+# textbook); open collapsed blocks; turn links a file cannot follow into text. `keep(url)`
+# decides, given the link's absolute URL, whether it stays; same-page fragments and other sites
+# always stay.
 _PREPARE_JS = """(mapped) => {
+  for (const box of document.querySelectorAll('.dl-exercises')) {  // answers after the exercises
+    const answers = document.createElement('div');
+    answers.className = 'dl-exercises__answers';
+    const title = document.createElement('p');
+    title.className = 'dl-exercises__answers-title';
+    title.textContent = '练习参考答案';
+    answers.append(title);
+    for (const ex of box.querySelectorAll('.dl-exercise')) {
+      const d = ex.querySelector(':scope > details.dl-answer');
+      if (!d) continue;
+      d.querySelector('summary').textContent = '练习 ' + ex.dataset.n + ' · 参考答案';
+      answers.append(d);
+    }
+    box.append(answers);
+  }
   for (const d of document.querySelectorAll('details')) d.open = true;
   const here = location.origin + location.pathname;
   for (const a of document.querySelectorAll('a')) {

@@ -94,7 +94,15 @@ def trim_precision(svg: str) -> str:
 
 
 def figure_artifacts(slug: str) -> dict[str, str]:
-    """All figures of one figure module."""
+    """All figures of one figure module, and each as a standalone SVG download.
+
+    ``downloads/figures/<name>.svg``: the page colour resolved to the figure's foreground, the
+    natural size and a title (:func:`tools.generator.downloads.standalone_svg`), listed on the
+    教师资源 page.
+    """
+    from tools.generator import downloads
+    from tools.generator.figures import style
+
     mod = importlib.import_module(f"tools.generator.figures.{slug}")
     files: dict[str, str] = {}
     for name, draw in sorted(mod.FIGURES.items()):
@@ -107,6 +115,9 @@ def figure_artifacts(slug: str) -> dict[str, str]:
         doc = (draw.__doc__ or "").strip()
         caption = doc.splitlines()[0].rstrip("。.") if doc else name
         files[f"figures/{name}.svg"] = svg
+        plain = svg.replace("currentColor", style.FG).replace(" data-search-exclude", "")
+        title = f"{caption}，由 tools/generator/figures/{slug}.py 生成（深度学习论文学习）"
+        files[f"downloads/figures/{name}.svg"] = downloads.standalone_svg(plain, title)
         files[f"figures/{name}.md"] = (
             f'<figure class="dl-figure" id="fig-{name}">\n{svg}'
             f"<figcaption>{caption}"
