@@ -142,8 +142,13 @@ COPIES: dict[str, Copy] = {
     "attention": Copy("MultiHeadAttention"),
     "transformer": Copy("MultiHeadAttention"),
     "bert": Copy("MultiHeadAttention"),
-    # GPT: separate q/k/v layers, masked self-attention only (causal, or banded for GPT-3)
-    "gpt": Copy("MultiHeadAttention", call=_call_self_with_mask, cross=False),
+    # GPT: one stacked qkv layer, masked self-attention only (causal, or banded for GPT-3)
+    "gpt": Copy(
+        "MultiHeadAttention",
+        load=load_fused("qkv", "out_proj"),
+        call=_call_self_with_mask,
+        cross=False,
+    ),
     # Entries written from the files as they were when this test was written; their authors own
     # them (one nn.Linear(D, 3D) for q, k, v; self-attention only).
     "clip": Copy(

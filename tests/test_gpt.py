@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -27,6 +28,8 @@ from reference_impl.gpt import (
     multiple_choice_inputs,
     similarity_inputs,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def formula(cfg: GPTConfig) -> int:
@@ -75,6 +78,24 @@ def test_gpt1_and_gpt2_differ_as_the_papers_say() -> None:
     assert COUNTS["gpt2_small"] - COUNTS["gpt1"] == extra_tokens + extra_positions + final_norm
     # GPT-2 Table 2 calls the small model "117M": GPT-1's count, not GPT-2 small's
     assert round(COUNTS["gpt1"], -6) == 117_000_000 != round(COUNTS["gpt2_small"], -6)
+
+
+def test_gpt2_table_2_counts_use_gpt1_vocabulary() -> None:
+    """Table 2's 117M/345M/762M/1542M are our counts with 40,478 tokens instead of 50,257.
+
+    The gpt-2 README says the paper's counts were wrong "due to an error" and renames the released
+    models 124M/355M/774M/1558M; our counts round to those names, and minus 9,779 · d_model (the
+    GPT-1 vocabulary) to the paper's.
+    """
+    table_2 = {"gpt2_small": 117, "gpt2_medium": 345, "gpt2_large": 762, "gpt2_xl": 1542}
+    released = {"gpt2_small": 124, "gpt2_medium": 355, "gpt2_large": 774, "gpt2_xl": 1558}
+    for name, paper in table_2.items():
+        d_model = {"gpt2_small": 768, "gpt2_medium": 1024, "gpt2_large": 1280, "gpt2_xl": 1600}[
+            name
+        ]
+        assert round(COUNTS[name] / 1e6) == released[name]
+        assert round((COUNTS[name] - (50257 - 40478) * d_model) / 1e6) == paper
+        assert round(COUNTS[name] / 1e6) != paper
 
 
 #: GPT-3 Table 2.1: (n_params as printed, n_layers, d_model, n_heads, d_head).
@@ -217,8 +238,7 @@ def _qkv(attn: MultiHeadAttention, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     B, T, D = x.shape
     h = attn.n_heads
     return tuple(
-        proj(x).view(B, T, h, D // h).transpose(1, 2)
-        for proj in (attn.q_proj, attn.k_proj, attn.v_proj)
+        part.view(B, T, h, D // h).transpose(1, 2) for part in attn.qkv(x).split(D, dim=-1)
     )
 
 
@@ -243,14 +263,8 @@ def test_attention_equals_nn_multihead_attention_with_a_causal_mask() -> None:
     ref = nn.MultiheadAttention(32, 4, batch_first=True).eval()
     ref.in_proj_bias.normal_()
     ours = MultiHeadAttention(32, 4).eval()
-    for proj, w, b in zip(
-        (ours.q_proj, ours.k_proj, ours.v_proj),
-        ref.in_proj_weight.chunk(3),
-        ref.in_proj_bias.chunk(3),
-        strict=True,
-    ):
-        proj.weight.copy_(w)
-        proj.bias.copy_(b)
+    ours.qkv.weight.copy_(ref.in_proj_weight)  # both stack W^Q, W^K, W^V
+    ours.qkv.bias.copy_(ref.in_proj_bias)
     ours.out_proj.load_state_dict(ref.out_proj.state_dict())
     x = torch.randn(2, 7, 32)
     blocked = ~causal_mask(7)
@@ -277,14 +291,8 @@ def test_block_equals_torch_transformer_encoder_layer_with_a_causal_mask(pre_nor
     for p in ref.parameters():
         p.normal_(0, 0.2)
     ours = TransformerBlock(cfg).eval()
-    for proj, w, b in zip(
-        (ours.attention.q_proj, ours.attention.k_proj, ours.attention.v_proj),
-        ref.self_attn.in_proj_weight.chunk(3),
-        ref.self_attn.in_proj_bias.chunk(3),
-        strict=True,
-    ):
-        proj.weight.copy_(w)
-        proj.bias.copy_(b)
+    ours.attention.qkv.weight.copy_(ref.self_attn.in_proj_weight)
+    ours.attention.qkv.bias.copy_(ref.self_attn.in_proj_bias)
     ours.attention.out_proj.load_state_dict(ref.self_attn.out_proj.state_dict())
     ours.ffn.linear1.load_state_dict(ref.linear1.state_dict())
     ours.ffn.linear2.load_state_dict(ref.linear2.state_dict())
@@ -316,7 +324,7 @@ def test_residual_layers_start_scaled_by_one_over_sqrt_n() -> None:
     for pick in (lambda b: b.attention.out_proj, lambda b: b.ffn.linear2):
         assert std(two, pick) == pytest.approx(scaled, rel=0.02)
         assert std(one, pick) == pytest.approx(0.02, rel=0.02)
-    assert std(two, lambda b: b.attention.q_proj) == pytest.approx(0.02, rel=0.02)
+    assert std(two, lambda b: b.attention.qkv) == pytest.approx(0.02, rel=0.02)
 
 
 def test_lm_loss_is_the_mean_negative_log_likelihood_of_eq_1(tiny) -> None:
@@ -434,7 +442,7 @@ def test_finetune_loss_is_l2_plus_half_l1(tiny) -> None:
 
 
 def to_transformers_layout(model: GPT, gpt2: bool) -> dict[str, torch.Tensor]:
-    """Our weights under transformers' names, Conv1D weights transposed, q/k/v stacked."""
+    """Our weights under transformers' names, Conv1D weights transposed."""
     out = {}
     emb = ("wte", "wpe") if gpt2 else ("tokens_embed", "positions_embed")
     prefix = "transformer." if gpt2 else ""
@@ -443,10 +451,8 @@ def to_transformers_layout(model: GPT, gpt2: bool) -> dict[str, torch.Tensor]:
     for i, b in enumerate(model.blocks):
         p = f"{prefix}h.{i}."
         a = b.attention
-        out[p + "attn.c_attn.weight"] = torch.cat(
-            [a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]
-        ).T
-        out[p + "attn.c_attn.bias"] = torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias])
+        out[p + "attn.c_attn.weight"] = a.qkv.weight.T  # Conv1D: (in, out)
+        out[p + "attn.c_attn.bias"] = a.qkv.bias
         out[p + "attn.c_proj.weight"] = a.out_proj.weight.T
         out[p + "attn.c_proj.bias"] = a.out_proj.bias
         out[p + "mlp.c_fc.weight"] = b.ffn.linear1.weight.T
@@ -477,3 +483,37 @@ def test_load_transformers_round_trip(pre_norm) -> None:
     ids = torch.randint(0, 100, (2, 9))
     torch.testing.assert_close(target(ids), source(ids), rtol=0, atol=0)
     assert target.lm_head.weight is target.token_embeddings.weight  # still tied
+
+
+# ── the generator and the big configurations ───────────────────────────────────────────
+
+
+def test_the_generator_never_allocates_the_big_models() -> None:
+    """Every GPT of the catalog is built on meta; GPT-3 175B, built, traced and counted by the
+    generator's own code in a fresh process, keeps that process under 1 GB (700 GB if real).
+    """
+    import subprocess
+    import sys
+
+    from tools.generator import catalog
+
+    models = catalog.load().models_of("gpt")
+    assert len(models) == 13 and all(m.device == "meta" for m in models)
+    child = """
+import resource
+from tools.generator import catalog, tables
+from tools.generator.trace import trace
+model = catalog.load().model("gpt3-175b")
+net = model.build()
+assert all(p.is_meta for p in net.parameters())
+inputs = model.example_inputs()
+trace(net, inputs)
+stats = tables.measure(net, inputs)
+print(stats.params, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    params, peak_kib = int(out[-2]), int(out[-1])
+    assert params == COUNTS["gpt3_175b"]
+    assert peak_kib < 1024 * 1024, f"peak {peak_kib / 1024:.0f} MiB"
