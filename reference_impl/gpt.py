@@ -32,14 +32,15 @@ Implemented (section, equation and table numbers of the three papers):
 
 Deviations:
 
-- GELU is the tanh approximation of the released GPT-1 and GPT-2 code (the papers cite
-  Hendrycks & Gimpel 2016, the exact $x\,\Phi(x)$).
+- GELU is the tanh approximation of the released GPT-1 and GPT-2 code (GPT-1 §4.1 cites
+  Hendrycks & Gimpel 2016, whose GELU is the exact $x\,\Phi(x)$).
 - GPT-3 Table 2.1 is inconsistent in two rows: XL lists 24 heads of width 128 (3,072) for a width
   of 2,048, and 13B a width of 5,140 for 40 heads of 128 (5,120). We use 16 heads of 128 for XL and
   a width of 5,120 for 13B (the head count does not change the parameter count).
 - GPT-3's band width and which layers are sparse are not given; `local_window` (default `None`:
   every layer dense) makes every second layer, starting with the second, attend only to the
-  previous `local_window` positions. A mask has no parameters, so the counts do not change.
+  last `local_window` positions (itself included). A mask has no parameters, so the counts do
+  not change.
 - Initialisation of positions follows the token embeddings (N(0, 0.02)); the released GPT-2 code
   uses 0.01 for positions.
 - No key/value cache: `generate` recomputes the whole (cropped) prefix at every step.
