@@ -116,6 +116,12 @@ def _call_additive_mask(module, x, context, mask):
     return module(x, torch.zeros(mask.shape).masked_fill(~mask, float("-inf")))
 
 
+def _call_self_with_mask(module, x, context, mask):
+    """For self-attention copies called as ``module(x, mask)`` (boolean, ``True`` = may attend)."""
+    assert context is None
+    return module(x, mask)
+
+
 _LOAD_SEPARATE = load_separate()
 
 
@@ -136,6 +142,13 @@ COPIES: dict[str, Copy] = {
     "attention": Copy("MultiHeadAttention"),
     "transformer": Copy("MultiHeadAttention"),
     "bert": Copy("MultiHeadAttention"),
+    # GPT: one stacked qkv layer, masked self-attention only (causal, or banded for GPT-3)
+    "gpt": Copy(
+        "MultiHeadAttention",
+        load=load_fused("qkv", "out_proj"),
+        call=_call_self_with_mask,
+        cross=False,
+    ),
     # Entries written from the files as they were when this test was written; their authors own
     # them (one nn.Linear(D, 3D) for q, k, v; self-attention only).
     "clip": Copy(

@@ -186,6 +186,20 @@ def test_bibtex_is_well_formed(slug):
         assert fields["eprint"] == paper.arxiv
 
 
+def test_card_cites_every_paper_of_a_page_that_covers_several():
+    """GPT · GPT-2 · GPT-3: one BibTeX entry each (catalog `also`), each well formed."""
+    gpt = CATALOG.papers["gpt"]
+    text = pages.card(gpt, CATALOG)
+    assert "BibTeX 引用（本页的 3 篇论文）" in text
+    for paper in (gpt, *gpt.also):
+        entry = pages.bibtex(paper)
+        assert "\n".join(f"    {line}".rstrip() for line in entry.splitlines()) in text
+        kind, _, fields = _parse_bibtex(entry)
+        assert fields["year"] == str(paper.year)
+        assert kind == "inproceedings" or fields["howpublished"] == "OpenAI technical report"
+    assert [pages.bibtex_key(p) for p in gpt.also] == ["radford2019language", "brown2020language"]
+
+
 def test_bibtex_keys_are_unique_per_paper():
     keys: dict[str, str] = {}
     for p in CATALOG.papers.values():

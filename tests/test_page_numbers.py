@@ -78,3 +78,64 @@ def test_training_figure_setups_match_the_pages():
     assert f"批量大小 {contrastive._BATCH}）" in text
     assert f"（缩放到 {contrastive._VIEW}×{contrastive._VIEW}）" in text
     assert f"$2\\times{contrastive._BATCH}-1={2 * contrastive._BATCH - 1}$" in text
+
+
+def test_gpt_page_counts_and_training_setup():
+    """GPT page: the counts it quotes are the models', the training setup the figure's."""
+    from reference_impl import gpt
+    from tools.generator.figures import gpt as fig
+
+    text = page("gpt")
+    with torch.device("meta"):
+        counts = {
+            name: sum(p.numel() for p in getattr(gpt, name)().parameters())
+            for name in ("gpt1", "gpt2_small", "gpt2_medium", "gpt2_large", "gpt2_xl", "gpt3_175b")
+        }
+    for name, count in counts.items():
+        assert f"{count:,}" in text, name
+    with torch.device("meta"):
+        medium = sum(p.numel() for p in gpt.gpt3_medium().parameters())
+    assert f"Medium 计数 {medium / 1e8:.3f} 亿" in text
+    for name, d_model in (
+        ("gpt2_small", 768),
+        ("gpt2_medium", 1024),
+        ("gpt2_large", 1280),
+        ("gpt2_xl", 1600),
+    ):
+        assert f"| {counts[name] - 9779 * d_model:,} |" in text, name
+    lines = fig.CORPUS.read_text(encoding="utf-8").splitlines()
+    assert f"{sum(1 for line in lines if line.strip())} 句话" in text
+    t = fig.TRAINING
+    assert f"共 {t.steps} 步，每步 {t.batch_size} 段、每段 {t.context} 个字" in text
+    model = fig.tiny_gpt(len(fig.corpus().chars))
+    assert (model.config.n_layers, model.config.d_model) == (2, 64)
+    assert "两层、宽 64 的 GPT-2 式小模型" in text
+
+
+def test_gpt_page_describes_what_its_figures_measured():
+    """The GPT page's reading of the training and sampling figures, checked on the same run."""
+    from tools.generator.figures import gpt as fig
+
+    text = page("gpt")
+    run = fig.trained_gpt()
+    held, best = run.held_out, min(run.held_out)
+    at_best = run.eval_steps[held.index(best)]
+    # "训练损失一直在降；留出句子上的损失降到远低于“只看字频”的基线之后就不再下降"
+    assert "训练损失一直在降；留出句子上的损失降到远低于“只看字频”的基线之后就不再下降" in text
+    assert best < fig.unigram_loss(fig.corpus()) - 2.0
+    assert held[-1] > best and at_best < run.eval_steps[-1]
+    assert sum(run.losses[-25:]) / 25 < sum(run.losses[at_best - 25 : at_best]) / 25 - 0.1
+    stats = {label: fig.sample_stats(t, k) for label, t, k in fig.SETTINGS}
+    greedy, *by_temperature = (stats[label] for label, _, k in fig.SETTINGS if k is None)
+    # "贪心解码每次都给出同一句训练句子"
+    assert "贪心解码每次都给出同一句训练句子" in text
+    assert len(greedy.examples) == 1 and greedy.copied == 1.0
+    # "温度越高，照搬训练句子的比例越低，从未见过的字对越多"
+    assert "温度越高，照搬训练句子的比例越低，从未见过的字对越多" in text
+    copied = [greedy.copied] + [s.copied for s in by_temperature]
+    unseen = [greedy.unseen_pairs] + [s.unseen_pairs for s in by_temperature]
+    assert copied == sorted(copied, reverse=True) and unseen == sorted(unseen)
+    # "加上 top-k = 3 之后，从未见过的字对比不截断时少得多"
+    assert "加上 top-k = 3 之后，从未见过的字对比不截断时少得多" in text
+    hot, cut = stats["T = 1.5"], stats["T = 1.5，top-k = 3"]
+    assert cut.unseen_pairs < hot.unseen_pairs / 4 and cut.copied > hot.copied

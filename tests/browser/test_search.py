@@ -48,6 +48,13 @@ EXPECTED = {
     "消息传递": "papers/gnn/",
     "移动四面体": "papers/dmtet/",
     "三平面": "papers/get3d/",
+    # GPT, GPT-2 and GPT-3 (issue 22)
+    "上下文学习": "papers/gpt/",
+    "语境学习": "papers/gpt/",  # synonym
+    "少样本": "papers/gpt/",
+    "小样本": "papers/gpt/",  # synonym
+    "稀疏注意力": "papers/gpt/",
+    "仅解码器模型": "papers/gpt/",
 }
 
 
@@ -83,6 +90,8 @@ IDS = [
     "label-smoothing", "mlm", "patch", "patch-synonym", "mae", "momentum-encoder", "zero-shot",
     "diffusion-prior", "mode-collapse", "mode-collapse-synonym", "two-sample-test",
     "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
+    "in-context-learning", "in-context-learning-synonym", "few-shot", "few-shot-synonym",
+    "sparse-attention", "decoder-only",
 ]  # fmt: skip
 
 
@@ -94,8 +103,9 @@ EXPECTED_LATIN = {
     "InfoNCE": "papers/contrastive/",
     "QuickGELU": "papers/clip/",
     "nn.Embedding": "papers/embedding/",
+    "GPT": "papers/gpt/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding"]
+LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "gpt"]
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),

@@ -7,7 +7,13 @@ import torch
 from torch import nn
 
 from reference_impl import gnn
-from tests.crosscheck import test_cnn, test_gnn_gan, test_sequence, test_transformers_vision
+from tests.crosscheck import (
+    test_cnn,
+    test_gnn_gan,
+    test_gpt,
+    test_sequence,
+    test_transformers_vision,
+)
 from tests.crosscheck.common import expect_mismatch
 
 
@@ -79,4 +85,16 @@ def test_gate_order_is_caught() -> None:
     expect_mismatch(
         "LSTM: input and forget gate rows swapped in weight_ih_l0",
         lambda: test_sequence.check_recurrent("LSTM", None, tamper=swap_input_and_forget_gates),
+    )
+
+
+def pre_norm_blocks(model: nn.Module) -> None:
+    for block in model.blocks:
+        block.pre_norm = True
+
+
+def test_norm_placement_is_caught() -> None:
+    expect_mismatch(
+        "GPT-1: its post-LN blocks run as pre-LN (GPT-2's placement)",
+        lambda: test_gpt.check_gpt1(tamper=pre_norm_blocks),
     )

@@ -59,6 +59,8 @@ class Paper:
     pages: str | None = None
     volume: str | None = None
     number: str | None = None
+    #: The other papers a page covers (GPT · GPT-2 · GPT-3): cited in the card's BibTeX block.
+    also: tuple[Paper, ...] = ()
 
     @property
     def short_name(self) -> str:
@@ -272,7 +274,7 @@ def _check_prereqs(papers: dict[str, Paper]) -> None:
 
 _PAPER_FIELDS = {f.name for f in dataclasses.fields(Paper)}
 #: Paper fields shown only in the page card: they do not change a model's artifacts (cache key).
-_READER_FIELDS = {"video", "prereq", "bibtex_type", "pages", "volume", "number"}
+_READER_FIELDS = {"video", "prereq", "bibtex_type", "pages", "volume", "number", "also"}
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(Model)}
 
 
@@ -357,6 +359,14 @@ def _paper(slug: str, entry: dict[str, Any], root: Path) -> Paper:
         pages=entry.get("pages"),
         volume=_opt_str(entry.get("volume")),
         number=_opt_str(entry.get("number")),
+        also=tuple(  # checked as papers of their own, with the page and module of this one
+            _paper(
+                f"{slug}-also-{i}",
+                {**other, "module": entry.get("module"), "page": entry.get("page")},
+                root,
+            )
+            for i, other in enumerate(entry.get("also", []))
+        ),
     )
     if paper.video and not _VIDEO.match(paper.video):
         raise CatalogError(f"{where}: video must be a bilibili.com or youtube.com https URL")

@@ -120,6 +120,8 @@ def bibtex(paper: Paper) -> str:
         fields.append(("journal", paper.venue))
     elif paper.arxiv:
         fields.append(("howpublished", f"arXiv preprint arXiv:{paper.arxiv}"))
+    else:  # a report without a venue of its own ("OpenAI technical report")
+        fields.append(("howpublished", paper.venue))
     for key in ("volume", "number", "pages"):
         value = getattr(paper, key)
         if value:
@@ -170,12 +172,14 @@ def card(paper: Paper, catalog: Catalog | None = None, docs_dir: Path | None = N
         refs = [paper_ref(catalog.papers[s], paper.page, docs_dir) for s in paper.prereq]
         lines.append(f"先读\n:   {'、'.join(refs)}\n")
     lines.append(pdf_line(paper))
-    note = "（本页主论文）" if " · " in paper.title else ""
+    note = "（本页主论文）" if " · " in paper.title and not paper.also else ""
+    note = f"（本页的 {1 + len(paper.also)} 篇论文）" if paper.also else note
+    entries = "\n".join(bibtex(p) for p in (paper, *paper.also))
     lines += [
         f'??? quote "BibTeX 引用{note}"',
         "",
         "    ```bibtex",
-        *(f"    {line}" for line in bibtex(paper).splitlines()),
+        *(f"    {line}".rstrip() for line in entries.splitlines()),
         "    ```",
         "",
         "</div>",
