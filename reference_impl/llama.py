@@ -161,7 +161,7 @@ def rope_frequencies(d_head: int, theta: float, scaling: RopeScaling | None) -> 
     original_context / low_freq_factor (8,192) is divided by `factor` (8); in between the two
     are blended linearly in original_context / wavelength.
     """
-    freqs = theta ** -(torch.arange(0, d_head, 2).float() / d_head)  # (d/2,)
+    freqs = 1.0 / theta ** (torch.arange(0, d_head, 2).float() / d_head)  # (d/2,)
     if scaling is None:
         return freqs
     s = scaling
