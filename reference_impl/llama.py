@@ -189,11 +189,11 @@ class RotaryEmbedding(nn.Module):
     def forward(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Rotate x (B, h, T, d) at positions (T,) → (B, h, T, d); pairs (i, i + d/2)."""
         angles = positions.float()[:, None] * self.freqs  # (T, d/2): m·θ_i
-        cos = torch.cat([angles.cos(), angles.cos()], dim=-1)  # (T, d)
-        sin = torch.cat([angles.sin(), angles.sin()], dim=-1)
-        x1, x2 = x.float().chunk(2, dim=-1)  # the two halves of each head
-        rotated = torch.cat([-x2, x1], dim=-1)
-        return (x.float() * cos + rotated * sin).type_as(x)  # RoFormer Eq. (34), halves paired
+        angles = torch.cat([angles, angles], dim=-1)  # (T, d): dims i and i + d/2 share θ_i
+        x = x.float()
+        x1, x2 = x.chunk(2, dim=-1)  # the two halves of each head
+        rotated = torch.cat([-x2, x1], dim=-1)  # each pair (x_i, x_{i+d/2}) turned by 90°
+        return x * angles.cos() + rotated * angles.sin()  # RoFormer Eq. (34), halves paired
 
 
 # --8<-- [end:rope]
@@ -319,6 +319,7 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(B, T, self.n_kv_heads, self.d_head).transpose(1, 2)  # (B,h_kv,T,d)
         v = self.v_proj(x).view(B, T, self.n_kv_heads, self.d_head).transpose(1, 2)
         q, k = self.rope(q, positions), self.rope(k, positions)  # positions enter here only
+        q, k = q.type_as(v), k.type_as(v)  # RoPE is computed in float32
         if cache is not None:
             k, v = cache.update(self.layer, k, v)  # (B, h_kv, S, d)
         k, v = self.repeat_kv(k), self.repeat_kv(v)  # (B, h, S, d)
@@ -332,7 +333,7 @@ class Attention(nn.Module):
 # --8<-- [end:attention]
 
 
-# --8<-- [start:block]
+# --8<-- [start:ffn]
 class FeedForward(nn.Module):
     r"""SwiGLU feed-forward (Shazeer 2020, Eq. (6)): $(\mathrm{Swish}_1(xW)\otimes xV)\,W_2$.
 
@@ -352,6 +353,10 @@ class FeedForward(nn.Module):
         return self.down(F.silu(self.gate(x)) * self.up(x))
 
 
+# --8<-- [end:ffn]
+
+
+# --8<-- [start:block]
 class Block(nn.Module):
     """One Transformer block, pre-norm: x + Attn(RMSNorm(x)), then h + FFN(RMSNorm(h)).
 
@@ -397,7 +402,8 @@ class Llama(nn.Module):
         self.layers = nn.ModuleList(Block(config, i) for i in range(config.n_layers))
         self.norm = RMSNorm(config.d_model, config.norm_eps)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)  # own weights
-        self.apply(_init_weights)
+        if self.lm_head.weight.device.type != "meta":  # meta: shapes only, nothing to draw
+            self.apply(_init_weights)
 
     def forward(
         self,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -344,3 +348,72 @@ def test_gradients_reach_every_parameter() -> None:
     logits = model(ids[:, :-1], doc_ids=document_ids(ids[:, :-1], 1))
     F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten()).backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+# ── the page and the generator ───────────────────────────────────────────────────────────
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = (ROOT / "docs" / "papers" / "llama.md").read_text(encoding="utf-8")
+
+
+def test_page_tables_are_the_code_s() -> None:
+    """The parameter and memory tables of the page are those the figures module computes."""
+    from tools.generator.figures import llama as figures
+
+    assert figures.count_table() in PAGE
+    assert figures.memory_table() in PAGE
+    rows = {r["name"]: r for r in figures.memory_rows()}
+    assert rows["8B"]["kv_128k"] > rows["8B"]["weights"]  # "已经比它的权重还大"
+    assert rows["405B"]["kv_128k_mha"] > rows["405B"]["weights"]
+    assert rows["405B"]["kv_8k_mha"] == rows["405B"]["kv_128k"]
+    assert "29 个不变、6 个过渡、29 个除以 8" in PAGE
+
+
+def test_tiny_training_run_matches_the_page_and_learns() -> None:
+    """The figure's run: the setup the page states, and the shape of the curves it describes."""
+    from tools.generator.figures import llama as figures
+
+    train, held, vocab = figures.corpus()
+    assert len(train) + len(held) == 252 and len(held) == 25
+    cfg = figures.tiny_config(len(vocab))
+    assert (cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.d_ff) == (64, 2, 4, 2, 172)
+    assert "宽度 64、2 个块、4 个查询头共用 2 个键值头、SwiGLU 宽 172" in PAGE
+    assert "252 句中文短句" in PAGE
+    setup = f"每步随机截取 {figures.BATCH} 段、每段 {figures.WINDOW} 个词元"
+    assert setup in PAGE and f"共 {figures.STEPS} 步" in PAGE
+    assert f"单个 CPU 线程，{figures.STEPS} 步）" in figures.draw_training.__doc__
+    run = figures.train_tiny()
+    held_losses, train_end = run["held"], sum(run["losses"][-20:]) / 20
+    assert abs(held_losses[0] - math.log(len(vocab))) < 0.3  # starts at the uniform guess
+    assert held_losses[-1] < held_losses[0] - 2  # both fall …
+    assert train_end < held_losses[-1] - 0.2  # … then the training loss ends lower
+    assert held_losses[-1] - min(held_losses) < 0.1  # and the held-out one no longer falls
+    assert run["cpu"] < 30
+
+
+def test_generator_never_allocates_the_paper_sizes() -> None:
+    """The generator's work for this page (3 models, figures) stays on meta, under 1 GB."""
+    script = """
+import json, resource
+import torch
+from tools.generator import catalog
+from tools.generator.figures import llama as figures
+from tools.generator.models import model_artifacts
+
+torch.set_num_threads(1)
+meta = {}
+for model in catalog.load().models_of("llama"):
+    assert model.device == "meta", model.id
+    meta[model.id] = all(p.is_meta for p in model.build().parameters())
+    files, stats = model_artifacts(model)
+    assert stats.params == model.params, model.id
+figures.count_table(), figures.memory_table(), figures.draw_kv_cache()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"meta": meta, "peak_mb": peak}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["meta"] == {"llama3-8b": True, "llama3-70b": True, "llama3-405b": True}
+    assert result["peak_mb"] < 1024  # 8B alone would take 16 GB in bf16, 405B 812 GB

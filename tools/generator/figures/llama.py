@@ -80,8 +80,8 @@ def _g(x: float) -> str:
 def memory_table() -> str:
     """The Markdown table of the page (one sequence, bf16 = 2 bytes a value)."""
     lines = [
-        "| 模型 | 权重（bf16） | KV 缓存 / 词元 | 8K 上下文 | 128K 上下文 "
-        "| 不用 GQA：/ 词元 | 8K | 128K |",
+        "| 模型 | 权重 | KV / 词元 | KV，8K 词元 | KV，128K 词元 "
+        "| 无 GQA：KV / 词元 | 无 GQA：8K | 无 GQA：128K |",
         "| :-- | --: | --: | --: | --: | --: | --: | --: |",
     ]
     for r in memory_rows():
@@ -117,6 +117,44 @@ def draw_kv_cache():
     ax.grid(True, which="major")
     ax.legend(fontsize=7.5, ncol=2, loc="lower right")
     return fig
+
+
+def _n(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@functools.cache
+def count_rows() -> list[tuple[str, tuple[int, ...]]]:
+    """Parameters by part for 8B / 70B / 405B, read off the meta-device models."""
+    parts: dict[str, list[int]] = {}
+    for build in BUILD.values():
+        with torch.device("meta"):
+            m = build()
+        block = m.layers[0]
+        n = len(m.layers)
+        for label, value in (
+            ("词嵌入 `tok_embeddings`（V × D）", _n(m.tok_embeddings)),
+            ("每块：注意力 W_Q、W_K、W_V、W_O", _n(block.attention)),
+            ("每块：SwiGLU 的 gate、up、down", _n(block.ffn)),
+            ("每块：两个 RMSNorm 的增益", _n(block.attention_norm) + _n(block.ffn_norm)),
+            ("全部 Transformer 块（N 块）", n * _n(block)),
+            ("最后的 RMSNorm `norm`", _n(m.norm)),
+            ("输出层 `lm_head`（D × V，不共享）", _n(m.lm_head)),
+            ("**合计**", _n(m)),
+        ):
+            parts.setdefault(label, []).append(value)
+    return [(label, tuple(values)) for label, values in parts.items()]
+
+
+def count_table() -> str:
+    """The page's table of parameters by part (every cell from the code)."""
+    lines = ["| 部分 | 8B | 70B | 405B |", "| :-- | --: | --: | --: |"]
+    for label, values in count_rows():
+        cells = " | ".join(f"{v:,}" for v in values)
+        if label.startswith("**"):
+            cells = " | ".join(f"**{v:,}**" for v in values)
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 # ── GQA: which KV head each query head reads ─────────────────────────────────────────────
