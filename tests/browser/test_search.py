@@ -48,6 +48,10 @@ EXPECTED = {
     "消息传递": "papers/gnn/",
     "移动四面体": "papers/dmtet/",
     "三平面": "papers/get3d/",
+    "旋转位置编码": "papers/llama/",
+    "旋转位置嵌入": "papers/llama/",  # synonym
+    "分组查询注意力": "papers/llama/",
+    "文档掩码": "papers/llama/",
 }
 
 
@@ -83,6 +87,7 @@ IDS = [
     "label-smoothing", "mlm", "patch", "patch-synonym", "mae", "momentum-encoder", "zero-shot",
     "diffusion-prior", "mode-collapse", "mode-collapse-synonym", "two-sample-test",
     "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
+    "rope", "rope-synonym", "gqa", "document-mask",
 ]  # fmt: skip
 
 
@@ -94,8 +99,10 @@ EXPECTED_LATIN = {
     "InfoNCE": "papers/contrastive/",
     "QuickGELU": "papers/clip/",
     "nn.Embedding": "papers/embedding/",
+    "RMSNorm": "papers/llama/",
+    "SwiGLU": "papers/llama/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding"]
+LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "rmsnorm", "swiglu"]
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),
