@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as Path2D
 
 from reference_impl.llama import (
     Llama,
@@ -111,6 +113,7 @@ def draw_kv_cache():
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(lengths, ["1K", "2K", "4K", "8K", "16K", "32K", "64K", "128K"])
+    ax.minorticks_off()  # a tick is an SVG element: the page keeps its size budget
     ax.set_xlabel("上下文长度（词元）")
     ax.set_ylabel("GiB（对数坐标）")
     ax.set_title("KV 缓存：每多一个词元，每层多存一份 K 和 V")
@@ -167,6 +170,18 @@ def kv_head_of_query_heads(cfg: LlamaConfig) -> list[int]:
     return RepeatKV(n_rep)(heads).flatten().long().tolist()
 
 
+def _ticks(xs: list[float], y: float) -> Path2D:
+    """One compound path of short vertical strokes at (x, y): one SVG element for a group."""
+    verts = [v for x in xs for v in ((x, y - 0.1), (x, y + 0.1))]
+    return Path2D(verts, [Path2D.MOVETO, Path2D.LINETO] * len(xs))
+
+
+def _fan(xs: list[float], y0: float, x1: float, y1: float) -> Path2D:
+    """One compound path of lines from every (x, y0) to (x1, y1)."""
+    verts = [v for x in xs for v in ((x, y0), (x1, y1))]
+    return Path2D(verts, [Path2D.MOVETO, Path2D.LINETO] * len(xs))
+
+
 def draw_gqa():
     """分组查询注意力：每个查询头读哪一个 K/V 头（用 `RepeatKV` 对三种尺寸的配置实测）."""
     fig = style.new_figure(7.0, 3.3)
@@ -175,16 +190,15 @@ def draw_gqa():
         y_q, y_kv = -2.2 * row, -2.2 * row - 1.0
         owner = kv_head_of_query_heads(cfg)
         n_q, n_kv = cfg.n_heads, cfg.n_kv_heads
-        xq = [(j + 0.5) / n_q for j in range(n_q)]
-        xkv = [(g + 0.5) / n_kv for g in range(n_kv)]
-        for j, g in enumerate(owner):
+        for g in range(n_kv):
             color = style.PALETTE[g % 4]
-            ax.plot([xq[j], xkv[g]], [y_q - 0.12, y_kv + 0.15], color=color, lw=0.5, alpha=0.8)
-        ax.scatter(xq, [y_q] * n_q, s=max(4, 900 / n_q), marker="s",
-                   c=[style.PALETTE[g % 4] for g in owner], linewidths=0)  # fmt: skip
-        ax.scatter(xkv, [y_kv] * n_kv, s=120, marker="s",
-                   c=[style.PALETTE[g % 4] for g in range(n_kv)], edgecolors=style.FG,
-                   linewidths=0.6)  # fmt: skip
+            xq = [(j + 0.5) / n_q for j, o in enumerate(owner) if o == g]
+            xkv = (g + 0.5) / n_kv
+            ax.add_patch(PathPatch(_fan(xq, y_q - 0.1, xkv, y_kv + 0.12), ec=color, lw=0.5,
+                                   fc="none", alpha=0.8))  # fmt: skip
+            head_pt = 0.65 * 290 / n_q  # a query head's width in points (the axes are ~290 pt/unit)
+            ax.add_patch(PathPatch(_ticks(xq, y_q), ec=color, lw=head_pt, capstyle="butt"))
+            ax.add_patch(PathPatch(_ticks([xkv], y_kv), ec=color, lw=9, capstyle="butt"))
         ax.text(-0.02, y_q, f"{name}：{n_q} 个查询头", ha="right", va="center", fontsize=8.5)
         ax.text(-0.02, y_kv, f"{n_kv} 个 K/V 头（每个供 {n_q // n_kv} 个）", ha="right",
                 va="center", fontsize=8.5)  # fmt: skip
@@ -246,6 +260,7 @@ def draw_rope_scaling():
     ax.axvspan(8192, wavelength[-1] * 1.5, color=style.PALETTE[0], alpha=0.12, lw=0)
     ax.plot(wavelength, ratio, "o", ms=3, color=style.PALETTE[4])
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xlim(wavelength[0] * 0.7, wavelength[-1] * 1.5)
     ax.set_ylim(0, 9)
     for x, text in ((40, "不变（< 2,048）"), (2600, "平滑过渡"), (3e5, "拉长 8 倍（> 8,192）")):
