@@ -119,8 +119,16 @@ class LlamaConfig:
     @classmethod
     def tiny(cls) -> "LlamaConfig":
         """For tests and CPU figures: vocabulary 96, width 32, 2 layers, 4 query / 2 KV heads."""
-        return cls(vocab_size=96, d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=64,
-                   bos_id=1, eos_id=2)  # fmt: skip
+        return cls(
+            vocab_size=96,
+            d_model=32,
+            n_layers=2,
+            n_heads=4,
+            n_kv_heads=2,
+            d_ff=64,
+            bos_id=1,
+            eos_id=2,
+        )
 
 
 # --8<-- [end:config]

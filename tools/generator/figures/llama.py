@@ -183,7 +183,7 @@ def _fan(xs: list[float], y0: float, x1: float, y1: float) -> Path2D:
 
 
 def draw_gqa():
-    """分组查询注意力：每个查询头读哪一个 K/V 头（用 `RepeatKV` 对三种尺寸的配置实测）."""
+    """分组查询注意力：每个查询头读哪一个 K/V 头（用 RepeatKV 对三种尺寸的配置实测）."""
     fig = style.new_figure(7.0, 3.3)
     ax = fig.subplots()
     for row, (name, cfg) in enumerate(SIZES.items()):
