@@ -376,8 +376,8 @@ def test_tiny_training_run_matches_the_page_and_learns() -> None:
     train, held, vocab = figures.corpus()
     assert len(train) + len(held) == 252 and len(held) == 25
     cfg = figures.tiny_config(len(vocab))
-    assert (cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.d_ff) == (64, 2, 4, 2, 172)
-    assert "宽度 64、2 个块、4 个查询头共用 2 个键值头、SwiGLU 宽 172" in PAGE
+    assert (cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.d_ff) == (64, 2, 4, 2, 178)
+    assert "宽度 64、2 个块、4 个查询头共用 2 个键值头、SwiGLU 宽 178" in PAGE
     assert "252 句中文短句" in PAGE
     setup = f"每步随机截取 {figures.BATCH} 段、每段 {figures.WINDOW} 个词元"
     assert setup in PAGE and f"共 {figures.STEPS} 步" in PAGE
@@ -417,3 +417,21 @@ print(json.dumps({"meta": meta, "peak_mb": peak}))
     result = json.loads(out.strip().splitlines()[-1])
     assert result["meta"] == {"llama3-8b": True, "llama3-70b": True, "llama3-405b": True}
     assert result["peak_mb"] < 1024  # 8B alone would take 16 GB in bf16, 405B 812 GB
+
+
+def test_gpt_and_llama_figure_matches_the_page() -> None:
+    """Same budget (< 0.2 % apart), same windows; the page's reading of the curves holds."""
+    from tools.generator.figures import llama as figures
+
+    _, _, vocab = figures.corpus()
+    gpt = figures.gpt_config(len(vocab))
+    assert (gpt.d_model, gpt.n_layers, gpt.n_heads, gpt.d_ff, gpt.pre_norm) == (64, 2, 4, 256, True)
+    runs = figures.train_pair()
+    p_gpt, p_llama = runs["GPT"]["params"], runs["Llama"]["params"]
+    assert abs(p_gpt - p_llama) / p_gpt < 0.002
+    assert f"步数（{figures.COMPARE_STEPS} 步）也相同" in PAGE and "SwiGLU 宽取 178" in PAGE
+    end = {name: sum(run["losses"][-20:]) / 20 for name, run in runs.items()}
+    held = {name: run["held"][-1] for name, run in runs.items()}
+    assert end["Llama"] < end["GPT"] - 0.3  # "Llama 的训练损失降得快得多"
+    assert held["Llama"] < held["GPT"] < held["Llama"] + 0.15  # "两者相近、Llama 略低"
+    assert runs["GPT"]["cpu"] + runs["Llama"]["cpu"] < 40

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as Path2D
 
+from reference_impl.gpt import GPT, GPTConfig
 from reference_impl.llama import (
     Llama,
     LlamaConfig,
@@ -37,7 +38,11 @@ from reference_impl.llama import (
 )
 from tools.generator.figures import style
 
-DEPENDS = ("reference_impl/llama.py", "reference_impl/data/word2vec_corpus_zh.txt")
+DEPENDS = (
+    "reference_impl/llama.py",
+    "reference_impl/gpt.py",
+    "reference_impl/data/word2vec_corpus_zh.txt",
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT / "reference_impl" / "data" / "word2vec_corpus_zh.txt"
@@ -275,6 +280,7 @@ def draw_rope_scaling():
 # ── a tiny Llama trained on the bundled Chinese sentences ─────────────────────────────────
 
 STEPS = 300
+COMPARE_STEPS = 200
 BATCH = 16
 WINDOW = 32
 
@@ -292,9 +298,15 @@ def corpus() -> tuple[list[list[int]], list[list[int]], list[str]]:
 
 
 def tiny_config(vocab_size: int) -> LlamaConfig:
-    """The model of the training figure: width 64, 2 blocks, 4 query heads sharing 2 KV heads."""
+    """The model of the training figures: width 64, 2 blocks, 4 query heads sharing 2 KV heads."""
     return dataclasses.replace(LlamaConfig.tiny(), vocab_size=vocab_size, d_model=64,
-                               n_heads=4, n_kv_heads=2, d_ff=172)  # fmt: skip
+                               n_heads=4, n_kv_heads=2, d_ff=178)  # fmt: skip
+
+
+def gpt_config(vocab_size: int) -> GPTConfig:
+    """A GPT-2-style model of about the same size: width 64, 2 blocks, 4 heads, FFN 4 × 64."""
+    return GPTConfig(vocab_size=vocab_size, max_len=WINDOW, d_model=64, n_layers=2, n_heads=4,
+                     d_ff=256, dropout=0.0)  # fmt: skip
 
 
 def packed_loss(model: Llama, docs: list[list[int]]) -> float:
@@ -307,27 +319,36 @@ def packed_loss(model: Llama, docs: list[list[int]]) -> float:
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100).item()
 
 
-@functools.lru_cache(maxsize=1)
-def train_tiny(steps: int = STEPS, seed: int = 0) -> dict:
-    """Train the tiny Llama (AdamW, cosine decay, one thread); the curves and the CPU time."""
+def sentence_loss(model: torch.nn.Module, docs: list[list[int]]) -> float:
+    """Mean next-token loss of each document run on its own (any model mapping ids → logits)."""
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for doc in docs:
+            ids = torch.tensor([doc])
+            logits = model(ids[:, :-1])
+            total += F.cross_entropy(logits[0], ids[0, 1:], reduction="sum").item()
+            count += len(doc) - 1
+    return total / count
+
+
+def _train(model: torch.nn.Module, steps: int, seed: int, doc_mask: bool, evaluate) -> dict:
+    """AdamW with cosine decay on random windows of the packed training sentences (one thread)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         cpu = time.process_time()
-        train, held, vocab = corpus()
-        torch.manual_seed(seed)
-        g = torch.Generator().manual_seed(seed)
-        model = Llama(tiny_config(len(vocab)))
+        train, _, _ = corpus()
+        g = torch.Generator().manual_seed(seed)  # the same windows for every model
         stream = torch.tensor([t for doc in train for t in doc])
         opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1, foreach=True)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=3e-4)
-        losses, eval_steps, held_losses = [], [0], [packed_loss(model, held)]
+        losses, eval_steps, held_losses = [], [0], [evaluate(model.eval())]
         for step in range(1, steps + 1):
             model.train()
             starts = torch.randint(0, len(stream) - WINDOW - 1, (BATCH,), generator=g)
             batch = torch.stack([stream[s : s + WINDOW + 1] for s in starts.tolist()])
             x, y = batch[:, :-1], batch[:, 1:]
-            logits = model(x, doc_ids=document_ids(x, 1))  # packed sentences, document mask
+            logits = model(x, doc_ids=document_ids(x, 1)) if doc_mask else model(x)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
             opt.zero_grad()
             loss.backward()
@@ -336,11 +357,10 @@ def train_tiny(steps: int = STEPS, seed: int = 0) -> dict:
             losses.append(loss.item())
             if step % 25 == 0:
                 eval_steps.append(step)
-                held_losses.append(packed_loss(model.eval(), held))
+                held_losses.append(evaluate(model.eval()))
         model.eval()
         return {
             "model": model,
-            "vocab": vocab,
             "params": sum(p.numel() for p in model.parameters()),
             "losses": losses,
             "eval_steps": eval_steps,
@@ -349,6 +369,28 @@ def train_tiny(steps: int = STEPS, seed: int = 0) -> dict:
         }
     finally:
         torch.set_num_threads(threads)
+
+
+@functools.lru_cache(maxsize=1)
+def train_tiny(steps: int = STEPS, seed: int = 0) -> dict:
+    """The tiny Llama with the document mask; held-out loss on the packed held-out sentences."""
+    _, held, vocab = corpus()
+    torch.manual_seed(seed)
+    model = Llama(tiny_config(len(vocab)))
+    run = _train(model, steps, seed, True, lambda m: packed_loss(m, held))
+    return run | {"vocab": vocab}
+
+
+@functools.lru_cache(maxsize=1)
+def train_pair(steps: int = COMPARE_STEPS, seed: int = 0) -> dict[str, dict]:
+    """GPT and Llama of about the same size, the same windows, no document mask for either."""
+    _, held, vocab = corpus()
+    runs = {}
+    for name, build in (("GPT", lambda: GPT(gpt_config(len(vocab)))),
+                        ("Llama", lambda: Llama(tiny_config(len(vocab))))):  # fmt: skip
+        torch.manual_seed(seed)
+        runs[name] = _train(build(), steps, seed, False, lambda m: sentence_loss(m, held))
+    return runs
 
 
 def draw_training():
@@ -371,7 +413,27 @@ def draw_training():
     return fig
 
 
+def draw_gpt_vs_llama():
+    """同样约 11 万个参数、同样的数据与步数：GPT-2 式的小 GPT 与小 Llama（都不加文档掩码）."""
+    runs = train_pair()
+    fig = style.new_figure(6.6, 3.0)
+    ax = fig.subplots()
+    for (name, run), color in zip(runs.items(), style.PALETTE, strict=False):
+        label = f"{name}（{run['params']:,} 个参数）"
+        ax.plot(range(1, len(run["losses"]) + 1), run["losses"], color=color, lw=0.7,
+                alpha=0.7, label=f"{label}：训练批")  # fmt: skip
+        ax.plot(run["eval_steps"], run["held"], "o-", ms=3, color=color,
+                label=f"{label}：留出句子")  # fmt: skip
+    ax.set_xlabel("训练步数")
+    ax.set_ylabel("下一词的交叉熵")
+    ax.set_title("GPT 与 Llama：同样的预算、数据和优化器")
+    ax.grid(True)
+    ax.legend(fontsize=8)
+    return fig
+
+
 FIGURES = {
+    "llama-gpt-vs-llama": draw_gpt_vs_llama,
     "llama-gqa": draw_gqa,
     "llama-kv-cache": draw_kv_cache,
     "llama-rope-relative": draw_rope_relative,
