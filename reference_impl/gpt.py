@@ -32,18 +32,19 @@ Implemented (section, equation and table numbers of the three papers):
 
 Deviations:
 
-- GELU is the tanh approximation of the released GPT-1 and GPT-2 code (the papers cite
-  Hendrycks & Gimpel 2016, the exact $x\,\Phi(x)$).
+- GELU is the tanh approximation of the released GPT-1 and GPT-2 code (GPT-1 §4.1 cites
+  Hendrycks & Gimpel 2016, whose GELU is the exact $x\,\Phi(x)$).
 - GPT-3 Table 2.1 is inconsistent in two rows: XL lists 24 heads of width 128 (3,072) for a width
   of 2,048, and 13B a width of 5,140 for 40 heads of 128 (5,120). We use 16 heads of 128 for XL and
   a width of 5,120 for 13B (the head count does not change the parameter count).
 - GPT-3's band width and which layers are sparse are not given; `local_window` (default `None`:
   every layer dense) makes every second layer, starting with the second, attend only to the
-  previous `local_window` positions. A mask has no parameters, so the counts do not change.
+  last `local_window` positions (itself included). A mask has no parameters, so the counts do
+  not change.
 - Initialisation of positions follows the token embeddings (N(0, 0.02)); the released GPT-2 code
   uses 0.01 for positions.
 - No key/value cache: `generate` recomputes the whole (cropped) prefix at every step.
-- Module names follow the papers and this site (`token_embeddings`, `attention.q_proj`), not the
+- Module names follow the papers and this site (`token_embeddings`, `attention.qkv`), not the
   checkpoints (`wte`, `attn.c_attn`); `load_transformers` translates.
 """
 
@@ -158,9 +159,7 @@ class MultiHeadAttention(nn.Module):
         if d_model % n_heads != 0:
             raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
         self.n_heads = n_heads
-        self.q_proj = nn.Linear(d_model, d_model)  # W^Q of all heads, stacked
-        self.k_proj = nn.Linear(d_model, d_model)
-        self.v_proj = nn.Linear(d_model, d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)  # W^Q, W^K, W^V of all heads, stacked
         self.dropout = nn.Dropout(dropout)
         self.out_proj = nn.Linear(d_model, d_model)  # W^O: a residual layer (GPT-2 init)
 
@@ -176,9 +175,7 @@ class MultiHeadAttention(nn.Module):
         """
         B, T, D = x.shape
         h, d = self.n_heads, D // self.n_heads
-        q = self.q_proj(x).view(B, T, h, d).transpose(1, 2)  # (B, h, T, d)
-        k = self.k_proj(x).view(B, T, h, d).transpose(1, 2)  # (B, h, T, d)
-        v = self.v_proj(x).view(B, T, h, d).transpose(1, 2)  # (B, h, T, d)
+        q, k, v = self.qkv(x).view(B, T, 3, h, d).permute(2, 0, 3, 1, 4)  # 3 × (B, h, T, d)
         scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # Eq. (1) of Vaswani: QKᵀ/√d, (B, h, T, T)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))  # the future gets weight 0
@@ -255,7 +252,8 @@ class GPT(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_len, config.d_model)  # W_p, learned
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layers))
-        # GPT-2 §2.3: "an additional layer normalization was added after the final block"
+        # GPT-2 §2.3: "an additional layer normalization was added after the final
+        # self-attention block"
         self.norm = (
             nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
             if config.pre_norm
@@ -560,6 +558,7 @@ TRANSFORMERS_NAMES = [  # (theirs, ours) for the parts whose tensors keep their 
     ("ln_2", "norm2"),
 ]
 CONV1D = {
+    "attn.c_attn": "attention.qkv",
     "attn.c_proj": "attention.out_proj",
     "mlp.c_fc": "ffn.linear1",
     "mlp.c_proj": "ffn.linear2",
@@ -581,12 +580,6 @@ def load_transformers(model: GPT, state_dict: dict[str, torch.Tensor]) -> None:
         key = key.replace("h.", "blocks.", 1) if key.startswith("h.") else key
         for theirs, mine in TRANSFORMERS_NAMES:
             key = key.replace(theirs, mine)
-        if "attn.c_attn" in key:
-            prefix, kind = key.split("attn.c_attn.")
-            parts = value.chunk(3, dim=-1)  # (D, 3D) → 3 × (D, D); bias (3D,) → 3 × (D,)
-            for name, part in zip(("q_proj", "k_proj", "v_proj"), parts, strict=True):
-                ours[f"{prefix}attention.{name}.{kind}"] = part.T if kind == "weight" else part
-            continue
         for theirs, mine in CONV1D.items():
             if theirs in key:
                 key = key.replace(theirs, mine)
