@@ -116,6 +116,12 @@ def _call_additive_mask(module, x, context, mask):
     return module(x, torch.zeros(mask.shape).masked_fill(~mask, float("-inf")))
 
 
+def _call_self_with_mask(module, x, context, mask):
+    """For self-attention copies called as ``module(x, mask)`` (boolean, ``True`` = may attend)."""
+    assert context is None
+    return module(x, mask)
+
+
 _LOAD_SEPARATE = load_separate()
 
 
@@ -136,6 +142,13 @@ COPIES: dict[str, Copy] = {
     "attention": Copy("MultiHeadAttention"),
     "transformer": Copy("MultiHeadAttention"),
     "bert": Copy("MultiHeadAttention"),
+    # GPT: one stacked qkv layer, masked self-attention only (causal, or banded for GPT-3)
+    "gpt": Copy(
+        "MultiHeadAttention",
+        load=load_fused("qkv", "out_proj"),
+        call=_call_self_with_mask,
+        cross=False,
+    ),
     # Entries written from the files as they were when this test was written; their authors own
     # them (one nn.Linear(D, 3D) for q, k, v; self-attention only).
     "clip": Copy(
@@ -164,7 +177,33 @@ COPIES: dict[str, Copy] = {
         causal=False,
         padding=False,
     ),
+    # Llama 3: grouped-query attention with RoPE and no biases (tests/test_llama.py tests those);
+    # here with one KV head per query head, every token at position 0 (RoPE is then the
+    # identity) and biased projections in place of its bias-free ones.
+    "llama": Copy(
+        "Attention",
+        build=lambda cls, d_model, n_heads: _llama_as_mha(cls, d_model, n_heads),
+        load=load_separate(out="o_proj"),
+        call=lambda m, x, context, mask: _call_llama(m, x, context, mask),
+        cross=False,
+    ),
 }
+
+
+def _llama_as_mha(cls, d_model, n_heads):
+    from reference_impl.llama import LlamaConfig
+
+    module = cls(LlamaConfig(d_model=d_model, n_heads=n_heads, n_kv_heads=n_heads))
+    for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        setattr(module, name, nn.Linear(d_model, d_model))  # nn.MultiheadAttention has biases
+    return module
+
+
+def _call_llama(module, x, context, mask):
+    assert context is None
+    T = x.shape[1]
+    mask = torch.ones(T, T, dtype=torch.bool) if mask is None else mask
+    return module(x, torch.zeros(T, dtype=torch.long), mask)  # position 0: RoPE = identity
 
 
 def resolve(slug: str) -> type:
