@@ -177,7 +177,33 @@ COPIES: dict[str, Copy] = {
         causal=False,
         padding=False,
     ),
+    # Llama 3: grouped-query attention with RoPE and no biases (tests/test_llama.py tests those);
+    # here with one KV head per query head, every token at position 0 (RoPE is then the
+    # identity) and biased projections in place of its bias-free ones.
+    "llama": Copy(
+        "Attention",
+        build=lambda cls, d_model, n_heads: _llama_as_mha(cls, d_model, n_heads),
+        load=load_separate(out="o_proj"),
+        call=lambda m, x, context, mask: _call_llama(m, x, context, mask),
+        cross=False,
+    ),
 }
+
+
+def _llama_as_mha(cls, d_model, n_heads):
+    from reference_impl.llama import LlamaConfig
+
+    module = cls(LlamaConfig(d_model=d_model, n_heads=n_heads, n_kv_heads=n_heads))
+    for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        setattr(module, name, nn.Linear(d_model, d_model))  # nn.MultiheadAttention has biases
+    return module
+
+
+def _call_llama(module, x, context, mask):
+    assert context is None
+    T = x.shape[1]
+    mask = torch.ones(T, T, dtype=torch.bool) if mask is None else mask
+    return module(x, torch.zeros(T, dtype=torch.long), mask)  # position 0: RoPE = identity
 
 
 def resolve(slug: str) -> type:
