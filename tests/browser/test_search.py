@@ -48,6 +48,10 @@ EXPECTED = {
     "消息传递": "papers/gnn/",
     "移动四面体": "papers/dmtet/",
     "三平面": "papers/get3d/",
+    "窗口注意力": "papers/swin/",
+    "移位窗口": "papers/swin/",
+    "相对位置偏置": "papers/swin/",
+    "图块合并": "papers/swin/",
 }
 
 
@@ -83,6 +87,7 @@ IDS = [
     "label-smoothing", "mlm", "patch", "patch-synonym", "mae", "momentum-encoder", "zero-shot",
     "diffusion-prior", "mode-collapse", "mode-collapse-synonym", "two-sample-test",
     "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
+    "window-attention", "shifted-windows", "relative-position-bias", "patch-merging",
 ]  # fmt: skip
 
 
