@@ -85,6 +85,23 @@ def test_table_7_heads_and_hierarchy():
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("build", "kwargs", "side", "table_1"),
+    [
+        (swin_t, {}, 224, 4.5e9),
+        (swin_s, {}, 224, 8.7e9),
+        (swin_b, {}, 224, 15.4e9),
+        (swin_b, {"image_size": 384, "window_size": 12}, 384, 47.0e9),
+        (swin_l, {"image_size": 384, "window_size": 12}, 384, 103.9e9),
+    ],
+)
+def test_multiply_adds_within_one_percent_of_table_1(build, kwargs, side, table_1):
+    """Table 1's "FLOPs" are multiply-adds: FlopCounterMode's count / 2 is within 1 % of each."""
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        build(**kwargs)(torch.empty(1, 3, side, side))
+    assert abs(counter.get_total_flops() / 2 - table_1) / table_1 < 0.01
+
+
 # ── windows, the cyclic shift and its mask ───────────────────────────────────────────────
 
 

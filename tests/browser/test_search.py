@@ -99,8 +99,9 @@ EXPECTED_LATIN = {
     "InfoNCE": "papers/contrastive/",
     "QuickGELU": "papers/clip/",
     "nn.Embedding": "papers/embedding/",
+    "Swin": "papers/swin/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding"]
+LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "swin"]
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),

@@ -6,8 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from reference_impl import gnn
-from tests.crosscheck import test_cnn, test_gnn_gan, test_sequence, test_transformers_vision
+from reference_impl import gnn, swin
+from tests.crosscheck import (
+    test_cnn,
+    test_gnn_gan,
+    test_sequence,
+    test_swin,
+    test_transformers_vision,
+)
 from tests.crosscheck.common import expect_mismatch
 
 
@@ -79,4 +85,15 @@ def test_gate_order_is_caught() -> None:
     expect_mismatch(
         "LSTM: input and forget gate rows swapped in weight_ih_l0",
         lambda: test_sequence.check_recurrent("LSTM", None, tamper=swap_input_and_forget_gates),
+    )
+
+
+def test_missing_shift_mask_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_mask(H: int, W: int, M: int, s: int, device=None) -> torch.Tensor:  # nothing blocked
+        return torch.zeros((H // M) * (W // M), M * M, M * M, dtype=torch.bool, device=device)
+
+    monkeypatch.setattr(swin, "shifted_window_mask", no_mask)
+    expect_mismatch(
+        "Swin-T: SW-MSA after the cyclic shift without its mask (wrapped-around pieces attend)",
+        lambda: test_swin.check_torchvision("swin_t"),
     )

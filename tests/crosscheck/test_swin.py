@@ -43,6 +43,7 @@ def test_timm(name: str, timm_name: str) -> None:
     ours = getattr(swin, name)()
     swin.load_timm(ours, theirs.state_dict())
     x = images(1)
-    note = "torchvision 没有 Swin-L；论文表 1 的 Swin-L 是 384²、M = 12" if name == "swin_l" else ""
+    note = "torchvision 没有 Swin-L；这里对照 224²、M = 7 的配置（论文表 1 只列了 384² 的 Swin-L）"
+    note = note if name == "swin_l" else ""
     case = Case("swin", LABELS[name], f"{name}()", "timm", timm_name, "1×3×224×224", note)
     compare(case, ours, theirs, lambda m: m(x), lambda m: m(x))
