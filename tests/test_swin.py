@@ -344,3 +344,4 @@ def test_stage_1_costs_quoted_on_the_page():
             SwinBlock(96, 3, M, 0, 4, 1e-5).window_msa(torch.empty(1, 56, 56, 96))
         assert counter.get_total_flops() // 2 == expected
     assert round(2_003_828_736 / 145_108_992, 1) == 13.8
+    assert 2 * (56 * 56) ** 2 * 96 / 2_003_828_736 > 0.9  # the (hw)² term: over nine tenths
