@@ -122,6 +122,19 @@ def _call_self_with_mask(module, x, context, mask):
     return module(x, mask)
 
 
+def _call_window(module, x, context, mask):
+    """For Swin's window attention: a batch of windows, and a mask per window, True = blocked.
+
+    Each sequence of the batch is passed as one window (so a padding mask, which differs from
+    sequence to sequence, is one window's mask each).
+    """
+    assert context is None
+    if mask is None:
+        return module(x)
+    B, T = x.shape[:2]
+    return module(x, ~mask.expand(B, 1, T, T)[:, 0])  # (windows, T, T)
+
+
 _LOAD_SEPARATE = load_separate()
 
 
@@ -168,6 +181,14 @@ COPIES: dict[str, Copy] = {
         cross=False,
         causal=False,
         padding=False,
+    ),
+    # M = 1: a one-entry bias table, zero when built, so B = 0 and a window is any sequence
+    "swin": Copy(
+        "WindowAttention",
+        build=lambda cls, d_model, n_heads: cls(d_model, n_heads, 1),
+        load=load_fused("qkv", "proj"),
+        call=_call_window,
+        cross=False,
     ),
     "vit": Copy(
         "MultiHeadSelfAttention",

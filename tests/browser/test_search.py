@@ -62,6 +62,11 @@ EXPECTED = {
     "小样本": "papers/gpt/",  # synonym
     "稀疏注意力": "papers/gpt/",
     "仅解码器模型": "papers/gpt/",
+    # Swin Transformer (issue 23)
+    "窗口注意力": "papers/swin/",
+    "移位窗口": "papers/swin/",
+    "相对位置偏置": "papers/swin/",
+    "图块合并": "papers/swin/",
 }
 
 
@@ -100,6 +105,7 @@ IDS = [
     "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
     "in-context-learning", "in-context-learning-synonym", "few-shot", "few-shot-synonym",
     "sparse-attention", "decoder-only",
+    "window-attention", "shifted-windows", "relative-position-bias", "patch-merging",
 ]  # fmt: skip
 
 
@@ -112,8 +118,9 @@ EXPECTED_LATIN = {
     "QuickGELU": "papers/clip/",
     "nn.Embedding": "papers/embedding/",
     "GPT": "papers/gpt/",
+    "Swin": "papers/swin/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "gpt"]
+LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "gpt", "swin"]
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),

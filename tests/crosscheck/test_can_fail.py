@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from reference_impl import gnn
+from reference_impl import gnn, swin
 from tests.crosscheck import (
     test_cnn,
     test_gnn_gan,
     test_gpt,
     test_sequence,
+    test_swin,
     test_transformers_vision,
 )
 from tests.crosscheck.common import expect_mismatch
@@ -97,4 +98,15 @@ def test_norm_placement_is_caught() -> None:
     expect_mismatch(
         "GPT-1: its post-LN blocks run as pre-LN (GPT-2's placement)",
         lambda: test_gpt.check_gpt1(tamper=pre_norm_blocks),
+    )
+
+
+def test_missing_shift_mask_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_mask(H: int, W: int, M: int, s: int, device=None) -> torch.Tensor:  # nothing blocked
+        return torch.zeros((H // M) * (W // M), M * M, M * M, dtype=torch.bool, device=device)
+
+    monkeypatch.setattr(swin, "shifted_window_mask", no_mask)
+    expect_mismatch(
+        "Swin-T: SW-MSA after the cyclic shift without its mask (wrapped-around pieces attend)",
+        lambda: test_swin.check_torchvision("swin_t"),
     )
