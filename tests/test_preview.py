@@ -277,6 +277,25 @@ def test_the_model_edit_of_the_report_changes_the_count_the_page_shows():
     assert f"params = {counts['resnet50']}" in preview.with_params(catalog, counts)
 
 
+def test_report_section_says_met_missed_and_never():
+    broken = {"error_seconds": 0.5, "error_lines": ["error: x"], "served_last_good": True,
+              "recovered_seconds": 0.7, "settled_seconds": 0.7}  # fmt: skip
+    result = {
+        "machine": {"cpus": 2, "cpu": "cpu"}, "date": "d", "load_before": [1], "load_after": [1],
+        "warm_start": True, "startup_seconds": 20, "idle_cpu_percent": 0.5, "stop_seconds": 0.3,
+        "processes_left": [],
+        "note": [{"seconds": 0.4}, {"seconds": 0.6}, {"seconds": 1.5}],
+        "baseline": {"note": [{"seconds": 9.0}] * 3},
+        "model": [{"classes": 1001, "seconds": 7.0, "settled": None, "log": ["preview: x"]}] * 3,
+        "broken": {kind: [broken] * 3 for kind in preview.BROKEN},
+    }  # fmt: skip
+    text = preview.markdown(result)
+    assert text.startswith(bench.PREVIEW_START) and text.endswith(bench.PREVIEW_END + "\n")
+    assert "| ≤ 1 s | 0.60 s ✅ | 0.40, 0.60, 1.50 |" in text  # the median, not the worst
+    assert "| ≤ 10 s | 7.00 s ✅ |" in text and "never (timed out)" in text
+    assert "9.00 s" in text and "1 error line(s) at most; the page still served unchanged" in text
+
+
 def test_bench_keeps_the_preview_section():
     section = f"{bench.PREVIEW_START}\n## Live preview\n\nold\n{bench.PREVIEW_END}\n"
     report = bench.with_preview("# Benchmark\n\nbody\n", section)

@@ -24,7 +24,10 @@ fetched over HTTP shows the change (median of ``--repeat`` runs each):
    fix until the page shows the fixed version (for the catalog, whose fix changes no page,
    until the preview says it is up to date).
 
-Then it stops the preview with SIGTERM and checks that no process is left in the copy. The
+Before the preview, with ``--no-baseline`` not given, the note edit is timed the same way under
+plain ``mkdocs serve`` (what ``nox -s serve`` ran before the preview: a whole-site rebuild per
+change). The preview's CPU use while idle is measured over 10 s. Then it stops the preview with
+SIGTERM and checks that no process is left in the copy. The
 numbers go to ``reports/preview.json`` and to a section of ``reports/bench.md`` between two
 markers (``nox -s bench`` keeps that section when it rewrites the rest).
 """
@@ -84,13 +87,22 @@ def free_port() -> int:
 
 
 class Server:
-    """``python -m tools.website.serve`` in a copy; its output lines with their times."""
+    """``python -m tools.website.serve`` in a copy; its output lines with their times.
 
-    def __init__(self, repo: Path, port: int | None = None) -> None:
-        self.repo, self.port = repo, port or free_port()
+    ``baseline``: ``mkdocs serve`` instead, as ``nox -s serve`` ran it before the preview
+    (every change a whole-site rebuild, the generator never rerun).
+    """
+
+    def __init__(self, repo: Path, baseline: bool = False) -> None:
+        self.repo, self.port = repo, free_port()
         env = {**os.environ, **bench.ENV}
         env.pop("PYTHONPATH", None)
-        cmd = [sys.executable, "-m", "tools.website.serve", "--port", str(self.port)]
+        if baseline:
+            cmd = [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{self.port}"]
+            self.ready, self.done = r"Serving on http", r"Reloading browsers"
+        else:
+            cmd = [sys.executable, "-m", "tools.website.serve", "--port", str(self.port)]
+            self.ready, self.done = r"^preview: serving", r"^preview: up to date"
         self.proc = subprocess.Popen(
             cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -247,8 +259,14 @@ class Copy:
 
 def up_to_date(server: Server, after: float, timeout: float = 900) -> float | None:
     """Seconds from ``after`` until the preview says it has nothing left to do."""
-    hit = server.wait_line(r"^preview: up to date", after, timeout)
+    hit = server.wait_line(server.done, after, timeout)
     return round(hit[0] - after, 2) if hit else None
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (user and system, from ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_note(server: Server, copy: Copy, i: int) -> dict[str, Any]:
@@ -335,7 +353,7 @@ BROKEN = {
 }
 
 
-def bench_preview(repeat: int) -> dict[str, Any]:
+def bench_preview(repeat: int, baseline: bool = True) -> dict[str, Any]:
     """Start the preview in a temporary copy and run every measurement; the report data."""
     result: dict[str, Any] = {"machine": bench.machine(), "load_before": bench.loadavg()}
     result["date"] = time.strftime("%Y-%m-%d %H:%M")
@@ -343,28 +361,53 @@ def bench_preview(repeat: int) -> dict[str, Any]:
         repo = Path(tmp) / "repo"
         copy_repo(repo)
         result["warm_start"] = (repo / "generated").is_dir()
-        copy = Copy(repo)
-        t0 = time.monotonic()
+        if baseline:
+            result["baseline"] = measure_baseline(repo, repeat)
         server = Server(repo)
         try:
-            started = server.wait_line(r"^preview: serving", t0, 1800)
-            if started is None:
-                result["error"] = "\n".join(ln for _, ln in server.lines[-20:])
-                return result
-            result["startup_seconds"] = round(started[0] - t0, 1)
-            up_to_date(server, t0)
-            result["note"] = [measure_note(server, copy, i) for i in range(repeat)]
-            result["model"] = [measure_model(server, copy, 1001 + i) for i in range(repeat)]
-            result["broken"] = {
-                kind: [measure_broken(server, copy, kind, i) for i in range(repeat)]
-                for kind in BROKEN
-            }
+            measure_preview(server, Copy(repo), repeat, result)
         finally:
             result["stop_seconds"] = server.stop()
             time.sleep(1.0)
             result["processes_left"] = processes_in(Path(tmp))
     result["load_after"] = bench.loadavg()
     return result
+
+
+def measure_preview(server: Server, copy: Copy, repeat: int, result: dict[str, Any]) -> None:
+    """Every measurement of the preview, into ``result``."""
+    t0 = time.monotonic()
+    started = server.wait_line(server.ready, t0, 1800)
+    if started is None:
+        result["error"] = "\n".join(ln for _, ln in server.lines[-20:])
+        return
+    result["startup_seconds"] = round(started[0] - t0, 1)
+    up_to_date(server, t0)
+    cpu, wall = cpu_seconds(server.proc.pid), time.monotonic()
+    time.sleep(10.0)  # idle: only the stat walks of the watched trees
+    idle = (cpu_seconds(server.proc.pid) - cpu) / (time.monotonic() - wall)
+    result["idle_cpu_percent"] = round(100 * idle, 1)
+    result["note"] = [measure_note(server, copy, i) for i in range(repeat)]
+    result["model"] = [measure_model(server, copy, 1001 + i) for i in range(repeat)]
+    result["broken"] = {
+        kind: [measure_broken(server, copy, kind, i) for i in range(repeat)] for kind in BROKEN
+    }
+
+
+def measure_baseline(repo: Path, repeat: int) -> dict[str, Any]:
+    """The note edit under plain ``mkdocs serve`` (the ``nox -s serve`` of before), same copy."""
+    server, copy = Server(repo, baseline=True), Copy(repo)
+    try:
+        t0 = time.monotonic()
+        started = server.wait_line(server.ready, t0, 1800)
+        if started is None:
+            return {"error": "\n".join(ln for _, ln in server.lines[-20:])}
+        return {
+            "startup_seconds": round(started[0] - t0, 1),
+            "note": [measure_note(server, copy, 100 + i) for i in range(repeat)],
+        }
+    finally:
+        server.stop()
 
 
 # ── the report ─────────────────────────────────────────────────────────────────────────
@@ -385,6 +428,16 @@ def row(what: str, values: list[float | None], target: float | None, shown: str)
     limit = f"≤ {target:g} s" if target else ""
     said = "never (timed out)" if m is None else f"{m:.2f} s{ok}"
     return f"| {what} | {limit} | {said} | {runs} | {shown} |"
+
+
+def baseline_row(base: dict[str, Any] | None) -> list[str]:
+    """The note edit under plain ``mkdocs serve``, if it was measured."""
+    if not base:
+        return []
+    if "error" in base:
+        return ["| … under plain `mkdocs serve` (before) | | did not start | | see preview.json |"]
+    label = "… the same under plain `mkdocs serve`, as `nox -s serve` ran it before"
+    return [row(label, [x["seconds"] for x in base["note"]], None, "a whole-site rebuild")]
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -410,6 +463,7 @@ def markdown(r: dict[str, Any]) -> str:
         "| :-- | --: | --: | :-- | :-- |",
         row(f"one line of `{NOTE}`", [x["seconds"] for x in r["note"]], TARGETS["note"],
             "the page shows the new line"),
+        *baseline_row(r.get("baseline")),
         row(f"`{MODULE}`: `num_classes` 1000 → {', '.join(str(x['classes']) for x in r['model'])}"
             " (and the catalog's `params`)", [x["seconds"] for x in r["model"]], TARGETS["model"],
             f"the table shows {SHOWN}'s new count, the diagram the new `fc` width"),
@@ -433,6 +487,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"Start (warm generator run, then every page built): {r['startup_seconds']:.0f} s. "
+        f"Idle, the preview used {r['idle_cpu_percent']:.1f} % of one core (its stat walk of "
+        "the watched trees every 0.1 s). "
         f"Stopped with SIGTERM in {r['stop_seconds']:.1f} s; processes left in the copy: "
         f"{len(left)}.",
         "",
@@ -450,9 +506,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tools.reports.preview", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the note edit under plain mkdocs serve (the nox -s serve of before)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     args = parser.parse_args(argv)
-    result = bench_preview(args.repeat)
+    result = bench_preview(args.repeat, baseline=not args.no_baseline)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "preview.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     section = markdown(result)
