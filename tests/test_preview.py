@@ -263,6 +263,20 @@ def test_a_new_page_rebuilds_every_page(loop, repo):
     assert site.builds == [None]
 
 
+def test_a_bug_in_a_tick_is_one_line_and_the_loop_goes_on(loop, capsys):
+    p, *_ = loop
+    calls = []
+
+    def tick():
+        calls.append(1)
+        raise KeyError("x")
+
+    p.tick = tick
+    p.run(ticks=2, sleep=lambda s: None)
+    out = capsys.readouterr().out.splitlines()
+    assert len(calls) == 2 and len(out) == 2 and out[0].startswith("error: preview: KeyError")
+
+
 # ── the report ─────────────────────────────────────────────────────────────────────────
 
 

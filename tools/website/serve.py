@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -326,10 +327,15 @@ class Preview:
         return not busy and self.failed is None and self.site_ok
 
     def run(self, ticks: int | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Tick forever (or ``ticks`` times)."""
+        """Tick forever (or ``ticks`` times); a bug in a tick is one line, not the end."""
         n = 0
         while ticks is None or n < ticks:
-            self.tick()
+            try:
+                self.tick()
+            except Exception as exc:  # the preview's own bug: say where, keep serving
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                at = f"{Path(where.filename).name}:{where.lineno}"
+                say(f"error: preview: {type(exc).__name__}: {exc} (at {at}) · {KEEP}")
             sleep(POLL)
             n += 1
 
