@@ -298,14 +298,14 @@ def test_report_section_says_met_missed_and_never():
         "machine": {"cpus": 2, "cpu": "cpu"}, "date": "d", "load_before": [1], "load_after": [1],
         "warm_start": True, "startup_seconds": 20, "idle_cpu_percent": 0.5, "stop_seconds": 0.3,
         "processes_left": [],
-        "note": [{"seconds": 0.4}, {"seconds": 0.6}, {"seconds": 1.5}],
+        "note": [{"seconds": t, "cpu": c} for t, c in ((0.4, 0.3), (0.6, 0.4), (1.5, 0.35))],
         "baseline": {"note": [{"seconds": 9.0}] * 3},
         "model": [{"classes": 1001, "seconds": 7.0, "settled": None, "log": ["preview: x"]}] * 3,
         "broken": {kind: [broken] * 3 for kind in preview.BROKEN},
     }  # fmt: skip
     text = preview.markdown(result)
     assert text.startswith(bench.PREVIEW_START) and text.endswith(bench.PREVIEW_END + "\n")
-    assert "| ≤ 1 s | 0.60 s ✅ | 0.40, 0.60, 1.50 |" in text  # the median, not the worst
+    assert "| ≤ 1 s | 0.60 s ✅ | 0.40, 0.60, 1.50 | 0.35 s |" in text  # medians, not the worst
     assert "| ≤ 10 s | 7.00 s ✅ |" in text and "never (timed out)" in text
     assert "9.00 s" in text and "1 error line(s) at most; the page still served unchanged" in text
 

@@ -48,7 +48,7 @@ class Site:
         self.config: Any = None
         self.auto_append: list[str] = []
         self.templates: Any = None  # compiled Jinja templates, kept across builds
-        self.theme_files: list[str] | None = None  # the theme's static files, listed once
+        self.theme_files: dict[tuple[str, ...], list[str]] = {}  # theme files, by folders, filter
 
     def load(self) -> Any:
         """``mkdocs.yml`` loaded afresh (as ``mkdocs serve`` does: the API pages re-read code)."""
@@ -56,7 +56,7 @@ class Site:
 
         config = load_config(config_file=str(self.root / "mkdocs.yml"), site_dir=str(self.dir))
         config.site_url = self.url
-        config.theme.get_env = self.theme_env(config.theme.get_env)
+        config.theme.get_env = self.theme_env(config.theme)
         snippets = config.mdx_configs.get("pymdownx.snippets", {})
         self.auto_append = list(snippets.get("auto_append", []))
         config.plugins["dl-preview"] = self.hooks  # after the search plugin: runs last
@@ -65,18 +65,20 @@ class Site:
         self.config = config
         return config
 
-    def theme_env(self, make_env: Callable[[], Any]) -> Callable[[], Any]:
-        """The theme's Jinja environments, made faster to start for a build of one page.
+    def theme_env(self, theme: Any) -> Callable[[], Any]:
+        """``theme.get_env``, made faster to start for a build of one page.
 
-        Each build makes new environments, which would compile the theme's templates again
-        (a third of a one-page build) and list the theme's 14,000 files again (a seventh):
-        the compiled templates are kept (Jinja's bytecode cache) and the list of static files
-        is kept, since the theme does not change while the preview runs.
+        Each build makes new Jinja environments, which would compile the theme's templates
+        again (a third of a one-page build here) and list and filter the theme's thousands of
+        files again (a seventh): the compiled templates are kept (Jinja's bytecode cache, which
+        checks each template's source) and so is the list of static files of each set of theme
+        folders (the files of an installed theme do not change while the preview runs).
         """
         import jinja2
 
         if self.templates is None:
             self.templates = _memory_bytecode_cache()
+        make_env, folders = theme.get_env, tuple(theme.dirs)
 
         def get_env() -> jinja2.Environment:
             env = make_env()
@@ -84,9 +86,10 @@ class Site:
             listing = env.list_templates
 
             def list_templates(extensions: Any = None, filter_func: Any = None) -> list[str]:
-                if self.theme_files is None:
-                    self.theme_files = listing(extensions, filter_func)
-                return list(self.theme_files)
+                key = (*folders, repr(extensions), getattr(filter_func, "__qualname__", ""))
+                if key not in self.theme_files:
+                    self.theme_files[key] = listing(extensions, filter_func)
+                return list(self.theme_files[key])
 
             env.list_templates = list_templates
             return env
