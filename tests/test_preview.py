@@ -128,6 +128,9 @@ class FakeGenerator:
     def finish(self, code=0, output="generated: 1 built, 0 cached, 0 failed"):
         self.result = serve.GeneratorRun(code, output, self.starts[-1], self.inputs, 0.1)
 
+    def warm_up(self):
+        pass
+
     def poll(self, wait=False):
         result, self.result = self.result, None
         if result is not None:
@@ -275,6 +278,29 @@ def test_a_bug_in_a_tick_is_one_line_and_the_loop_goes_on(loop, capsys):
     p.run(ticks=2, sleep=lambda s: None)
     out = capsys.readouterr().out.splitlines()
     assert len(calls) == 2 and len(out) == 2 and out[0].startswith("error: preview: KeyError")
+
+
+def test_generator_quick_runs_start_in_a_spare_process(tmp_path):
+    write(
+        tmp_path / "fakegen.py",
+        "import sys\nprint('args', sys.argv[1:])\nsys.exit(len(sys.argv) > 1)\n",
+    )
+    gen = serve.Generator(tmp_path, module="fakegen", preload=("json",))
+    gen.start([], {})
+    assert gen.running and gen.spare is None
+    run = gen.poll(wait=True)
+    assert (run.code, run.output.strip(), gen.running) == (0, "args []", False)
+    gen.warm_up()
+    spare = gen.spare[0]
+    gen.start(["m1", "m2"], {"x": 1})
+    assert gen.proc is spare and gen.spare is None, "the quick run took the spare"
+    run = gen.poll(wait=True)
+    assert run.code == 1 and run.only == ["m1", "m2"] and run.inputs == {"x": 1}
+    assert run.output.strip() == "args ['--only', 'm1', 'm2', '--jobs', '1']"
+    gen.warm_up()
+    spare = gen.spare[0]
+    gen.stop()
+    assert spare.poll() is not None and gen.spare is None, "stop ends the spare too"
 
 
 # ── the report ─────────────────────────────────────────────────────────────────────────
