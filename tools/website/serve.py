@@ -212,9 +212,10 @@ class Generator:
 class Preview:
     """Decide, every :data:`POLL` seconds, what to regenerate and which pages to rebuild.
 
-    ``site`` builds pages (:class:`Site`: ``build(pages)``, ``pages_for(paths)``), ``reloader``
-    holds requests during a build and reloads the browsers after (:class:`Reloader`), and
-    ``generator`` runs the generator (:class:`Generator`); the tests pass stand-ins.
+    ``site`` builds pages and says which pages a file reaches (:class:`Site`: ``build``,
+    ``pages_for``), ``reloader`` holds requests during a build and reloads the browsers after
+    (:class:`Reloader`), and ``generator`` runs the generator (:class:`Generator`); the tests
+    pass stand-ins.
     """
 
     def __init__(self, root: Path, site: Any, reloader: Any, generator: Any) -> None:
