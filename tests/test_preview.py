@@ -336,6 +336,16 @@ def test_report_section_says_met_missed_and_never():
     assert "9.00 s" in text and "1 error line(s) at most; the page still served unchanged" in text
 
 
+def test_tree_cpu_counts_a_child_that_ends_in_between():
+    import subprocess
+    import sys
+
+    before = preview.tree_cpu(os.getpid())
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert preview.tree_cpu(os.getpid()) - before >= 0.25
+
+
 def test_bench_keeps_the_preview_section():
     section = f"{bench.PREVIEW_START}\n## Live preview\n\nold\n{bench.PREVIEW_END}\n"
     report = bench.with_preview("# Benchmark\n\nbody\n", section)
