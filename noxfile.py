@@ -180,8 +180,9 @@ def bench(session: nox.Session) -> None:
 def bench_preview(session: nox.Session) -> None:
     """Time the live preview on a temporary copy: reports/preview.json, a section of bench.md.
 
-    A note edit, a model edit, three broken files and their fixes, medians of 3 (about 5–10
-    minutes; ``-- --repeat N``). generated/ is brought up to date first, so the copy starts warm.
+    A note edit (also under plain ``mkdocs serve``, as before), a model edit, three broken files
+    and their fixes, medians of 3 (10–20 minutes; ``-- --repeat N``, ``-- --no-baseline``).
+    generated/ is brought up to date first, so that the copy starts warm.
     """
     install(session, "docs")
     session.run("python", "-m", "tools.generate", env=QUIET_ENV)
