@@ -155,8 +155,8 @@ class FakeReloader:
     def __init__(self):
         self.calls = []
 
-    def begin(self):
-        self.calls.append("begin")
+    def begin(self, hold=True):
+        self.calls.append("begin" if hold else "begin (requests answered)")
 
     def publish(self):
         self.calls.append("publish")
@@ -221,7 +221,7 @@ def test_a_model_edit_regenerates_the_shown_model_first_then_the_rest(loop, repo
     gen.finish()
     p.tick()
     assert site.builds == [{"papers/a.md"}, {"papers/a-api.md"}], "the note, then the API page"
-    assert reloader.calls[-4:] == ["begin", "publish", "begin", "publish"]
+    assert reloader.calls[-4:] == ["begin", "publish", "begin (requests answered)", "publish"]
     assert gen.starts[-1] == [], "then everything else that is stale"
     gen.finish()
     p.tick()

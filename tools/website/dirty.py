@@ -226,8 +226,10 @@ class Reloader:
 
     Its own file watcher is not started (:class:`Preview` watches); :meth:`begin`,
     :meth:`publish` and :meth:`abandon` move its epochs as its build loop would: requests wait
-    while a build runs, browsers reload after a good one, and after a failed one nothing
-    reloads and the last good pages are served.
+    while a build runs (``hold``), browsers reload after a good one, and after a failed one
+    nothing reloads and the last good pages are served. A build that does not hold (the API
+    pages, after the notes were published) lets requests through meanwhile: a note just rebuilt
+    is served at once, not after the slower pages.
     """
 
     def __init__(self, host: str, port: int, site_dir: Path, root: Path) -> None:
@@ -237,6 +239,7 @@ class Reloader:
         self.server.error_handler = lambda code: _error_page(site_dir, code)
         # registered, never started: a watched path makes the server inject its reload script
         self.server.watch(str(root / "docs"))
+        self.holding = False
 
     def start(self) -> None:
         """Listen and answer requests in a thread."""
@@ -244,14 +247,18 @@ class Reloader:
         self.server.server_activate()
         self.server.serve_thread.start()
 
-    def begin(self) -> None:
-        """A build starts: requests wait for it."""
-        with self.server._epoch_cond:
-            self.server._wanted_epoch = max(self.server._visible_epoch + 1, _now_ms())
+    def begin(self, hold: bool = True) -> None:
+        """A build starts: requests wait for it (``hold``), or are answered meanwhile."""
+        self.holding = hold
+        if hold:
+            with self.server._epoch_cond:
+                self.server._wanted_epoch = max(self.server._visible_epoch + 1, _now_ms())
 
     def publish(self) -> None:
         """The build is done: serve it, reload the browsers."""
         with self.server._epoch_cond:
+            if not self.holding:
+                self.server._wanted_epoch = max(self.server._visible_epoch + 1, _now_ms())
             self.server._visible_epoch = self.server._wanted_epoch
             self.server._epoch_cond.notify_all()
 

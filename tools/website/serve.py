@@ -298,8 +298,8 @@ class Preview:
             work = {p for p in work if not p.startswith(("reference_impl/", "generated/"))}
         if not work:
             return
-        for pages in self.batches(work):
-            if not self.build(pages):
+        for n, pages in enumerate(self.batches(work)):
+            if not self.build(pages, hold=n == 0):  # the first batch holds requests back
                 return
         for p in work:
             if p in state:
@@ -321,9 +321,13 @@ class Preview:
         first = self.site.pages_for(work, pages, autodoc=False)
         return [b for b in (first, every - first) if b] or [set()]
 
-    def build(self, pages: set[str] | None) -> bool:
-        """One build; requests wait for it; then reload, or say what failed and keep the pages."""
-        self.reloader.begin()
+    def build(self, pages: set[str] | None, hold: bool = True) -> bool:
+        """One build (``hold``: requests wait for it); reload, or say what failed, keep the pages.
+
+        The second batch (API pages) does not hold requests: the notes it follows are served
+        as soon as they are published.
+        """
+        self.reloader.begin(hold)
         result = self.site.build(pages)
         self.site_ok = result.ok
         if not result.ok:
