@@ -145,6 +145,9 @@ class FakeSite:
     def pages_for(self, paths, pages, autodoc=True):
         return watch.affected_pages(self.root, paths, pages, autodoc=autodoc)
 
+    def index_search(self):
+        pass
+
     def build(self, pages):
         self.builds.append(pages)
         problems = [] if self.ok else ["docs/papers/a.md:3 includes a section that is not there"]

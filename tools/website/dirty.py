@@ -105,11 +105,13 @@ class Site:
         from mkdocs.commands.build import build
 
         records = Records()
-        self.hooks.stale, self.hooks.built, self.hooks.urls = pages, [], []
+        self.hooks.stale, self.hooks.built, self.hooks.pages = pages, [], []
         t0 = time.perf_counter()
         with records.capture():
             try:
-                build(self.load(), serve_url=self.url, dirty=True)
+                config = self.load()
+                self.hooks.search = None if pages is None else _pause_indexing(config)
+                build(config, serve_url=self.url, dirty=True)
                 ok = True
             except Exception as exc:  # any failure: one line, and the last good pages stay
                 if not any(line.startswith("ERROR") for line in records.lines):
@@ -118,12 +120,26 @@ class Site:
         found = problems(records.text(), self.root) if records.lines else []
         return BuildResult(ok, list(self.hooks.built), found, time.perf_counter() - t0)
 
+    def index_search(self) -> None:
+        """After the pages are served: index those the last build rebuilt (see :class:`Hooks`)."""
+        self.hooks.index_search()
+
     def close(self) -> None:
         """Run the plugins' shutdown event, remove the build folder."""
         if self.config is not None:
             with contextlib.suppress(Exception):
                 self.config.plugins.on_shutdown()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _pause_indexing(config: Any) -> Any:
+    """Take Material's search plugin off the pages of this build; the plugin, or ``None``."""
+    plugin = config.plugins.get("material/search")
+    events = config.plugins.events["page_context"]
+    if plugin is None or plugin.on_page_context not in events:
+        return None
+    events.remove(plugin.on_page_context)
+    return plugin
 
 
 def _memory_bytecode_cache() -> Any:
@@ -179,14 +195,20 @@ class Records(logging.Handler):
 
 
 class Hooks:
-    """The preview's MkDocs events (registered in this process only, never in ``mkdocs.yml``)."""
+    """The preview's MkDocs events (registered in this process only, never in ``mkdocs.yml``).
+
+    Search: a page's entries cost a third of its build (Material parses its whole HTML), so in
+    a build of some pages Material's indexing is switched off (:meth:`Site.build`) and
+    :meth:`index_search` adds the rebuilt pages' entries once the pages are served.
+    """
 
     def __init__(self, site_dir: Path) -> None:
         self.dir = site_dir
         self.stale: set[str] | None = None  # pages to rebuild whatever their mtime; None: all
         self.built: list[str] = []  # the pages rebuilt by the current build (docs/-relative)
-        self.urls: list[str] = []  # … their URLs
+        self.pages: list[Any] = []  # … as MkDocs pages, rendered
         self.index: list[dict] | None = None  # the search entries after the last build
+        self.search: Any = None  # Material's search plugin, when its indexing waits
 
     def on_files(self, files: Any, *, config: Any) -> Any:
         """Mark the HTML of the pages to rebuild as old: MkDocs' dirty mode then rebuilds them."""
@@ -206,19 +228,43 @@ class Hooks:
     def on_page_context(self, context: Any, *, page: Any, config: Any, nav: Any) -> Any:
         """Note each page rebuilt."""
         self.built.append(page.file.src_uri)
-        self.urls.append(page.url)
+        self.pages.append(page)
         return context
 
     def on_post_build(self, *, config: Any) -> None:
         """Give the search index back the entries of the pages not rebuilt."""
-        path = self.dir / "search" / "search_index.json"
-        if not path.is_file():
+        data = self._read_index()
+        if data is None:
             return
-        data = json.loads(path.read_text(encoding="utf-8"))
         if self.index is not None:
-            data["docs"] = watch.merge_search_entries(self.index, data["docs"], set(self.urls))
-            path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            if self.search is None:  # indexed in this build: the rebuilt pages' entries are new
+                urls = {page.url for page in self.pages}
+                data["docs"] = watch.merge_search_entries(self.index, data["docs"], urls)
+            else:  # indexing waits for index_search: until then every page keeps its entries
+                data["docs"] = self.index
+            self._write_index(data)
         self.index = data["docs"]
+
+    def index_search(self) -> None:
+        """Add the entries of the pages the last build rebuilt without indexing them."""
+        plugin, self.search = self.search, None
+        data = self._read_index()
+        if plugin is None or data is None or self.index is None:
+            return
+        for page in self.pages:
+            plugin.search_index.add_entry_from_context(page)
+        fresh = json.loads(plugin.search_index.generate_search_index(None))["docs"]
+        urls = {page.url for page in self.pages}
+        data["docs"] = self.index = watch.merge_search_entries(self.index, fresh, urls)
+        self._write_index(data)
+
+    def _read_index(self) -> dict | None:
+        path = self.dir / "search" / "search_index.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def _write_index(self, data: dict) -> None:
+        path = self.dir / "search" / "search_index.json"
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 class Reloader:

@@ -337,6 +337,7 @@ class Preview:
             say(f"error: {found[0]}{more} · {KEEP}")
             return False
         self.reloader.publish()
+        self.site.index_search()  # the pages are served: now their search entries
         for problem in result.problems:
             say(f"warning: {problem}")
         shown = ", ".join(result.pages[:3]) + (", …" if len(result.pages) > 3 else "")
