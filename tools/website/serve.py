@@ -36,7 +36,8 @@ this process only, and the generator stays a step that writes files.
 
 Dirty builds cost some accuracy, made up for where it is cheap: the navigation of a rebuilt page
 shows every page's title (read from the pages not rebuilt, as MkDocs would leave them blank), and
-the search index keeps the entries of the pages not rebuilt. Not made up for: a changed title
+the search index keeps the entries of the pages not rebuilt (a rebuilt page's are added just
+after it is served). Not made up for: a changed title
 shows in the navigation of the other pages only once they are rebuilt, and search uses MkDocs'
 own index, without the post-processing of ``tools/website/build.py`` (Chinese glossary terms
 kept whole, the full-source code left out). A new or removed page and a change to ``mkdocs.yml``
