@@ -2,7 +2,8 @@
 
 ``nox -s browser`` checks the built site (Chromium, links, copy-and-run, bad input);
 ``nox -s pdf`` prints it to PDF (a file per paper, one for the site) and checks the PDFs;
-``nox -s bench`` and ``nox -s determinism`` are run on demand.
+``nox -s serve`` is the live preview; ``nox -s bench``, ``nox -s bench-preview`` and
+``nox -s determinism`` are run on demand.
 
 Dependencies come from the dependency groups in ``pyproject.toml``; torch is pinned exactly there
 (``torch==2.13.0``: a looser pin pulls a multi-GB CUDA build).
@@ -68,12 +69,14 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.11", default=False)
 def serve(session: nox.Session) -> None:
-    """Generate, then serve the site with live reload on http://127.0.0.1:8000."""
+    """Live preview on http://127.0.0.1:8000 that regenerates (``-- --port N`` for another port).
+
+    Watches docs/, reference_impl/, tools/ and mkdocs.yml: a note edit rebuilds its page, a model
+    edit reruns the generator (its models first) and rebuilds the pages made from it, a broken
+    file prints one error line and the last good pages stay (tools/website/serve.py).
+    """
     install(session, "docs")
-    session.run("python", "-m", "tools.generate", env=QUIET_ENV)
-    session.run(
-        "python", "-m", "mkdocs", "serve", "-a", "127.0.0.1:8000", *session.posargs, env=QUIET_ENV
-    )
+    session.run("python", "-m", "tools.website.serve", *session.posargs, env=QUIET_ENV)
 
 
 # ── checks ─────────────────────────────────────────────────────────────────────────────
@@ -110,7 +113,8 @@ def browser(session: nox.Session) -> None:
     Reuses site/ when it is newer than every input (so right after `nox -s docs` nothing is
     rebuilt), else generates and builds it first. Drives Debian's /usr/bin/chromium (or
     $CHROMIUM); Playwright never downloads a browser. Writes reports/links.md (external links)
-    and reports/screenshots/ (every page, light and dark; git-ignored).
+    and reports/screenshots/ (every page, light and dark; git-ignored). Also runs the live preview
+    on a copy of the repository: a note edit, a model edit, a broken note (tests/test_preview.py).
     """
     install(session, "browser")
     fresh_site(session)
@@ -118,7 +122,7 @@ def browser(session: nox.Session) -> None:
     session.run("python", "-m", "tools.website.linkcheck", "site", *report, success_codes=[0, 1])
     session.run(
         "python", "-m", "pytest", "-m", "site or browser", "tests/test_site.py", "tests/browser",
-        *session.posargs, env=QUIET_ENV,
+        "tests/test_preview.py", *session.posargs, env=QUIET_ENV,
     )  # fmt: skip
 
 
@@ -170,6 +174,19 @@ def bench(session: nox.Session) -> None:
         "--envdir", str(ROOT / ".nox"), "--clean-clone", "--baseline", *session.posargs,
         env=QUIET_ENV,
     )  # fmt: skip
+
+
+@nox.session(name="bench-preview", python="3.11", default=False)
+def bench_preview(session: nox.Session) -> None:
+    """Time the live preview on a temporary copy: reports/preview.json, a section of bench.md.
+
+    A note edit (also under plain ``mkdocs serve``, as before), a model edit, three broken files
+    and their fixes, medians of 3 (10–20 minutes; ``-- --repeat N``, ``-- --no-baseline``).
+    generated/ is brought up to date first, so that the copy starts warm.
+    """
+    install(session, "docs")
+    session.run("python", "-m", "tools.generate", env=QUIET_ENV)
+    session.run("python", "-m", "tools.reports.preview", *session.posargs, env=QUIET_ENV)
 
 
 # ── cross-check and newest torch (issue 12) ─────────────────────────────────────────────

@@ -74,6 +74,11 @@ BASELINE = {
     "after_edit": "7.2 s (7 built)",
 }
 ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONHASHSEED": "0"}
+# The live preview's section of bench.md, written by tools/reports/preview.py (nox -s
+# bench-preview) and kept as it is when this report rewrites the rest.
+PREVIEW_START = "<!-- preview: written by tools/reports/preview.py (nox -s bench-preview) -->"
+PREVIEW_END = "<!-- /preview -->"
+_PREVIEW = re.compile(re.escape(PREVIEW_START) + ".*?" + re.escape(PREVIEW_END) + r"\n?", re.S)
 
 
 def run(cmd: list[str], cwd: Path) -> dict[str, Any]:
@@ -511,6 +516,22 @@ def targets(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def preview_section(report: str) -> str:
+    """The live preview's section of a report (empty if it has none)."""
+    m = _PREVIEW.search(report)
+    return m.group(0) if m else ""
+
+
+def with_preview(report: str, section: str) -> str:
+    """``report`` with its preview section replaced by ``section`` (appended if it has none)."""
+    if not section:
+        return report
+    section = section if section.endswith("\n") else section + "\n"
+    if _PREVIEW.search(report):
+        return _PREVIEW.sub(lambda m: section, report, count=1)
+    return report.rstrip("\n") + "\n\n" + section
+
+
 def mark(ok: bool | None) -> str:
     """✅ / ❌ for a target met or missed, nothing when there is no target."""
     return "" if ok is None else (" ✅" if ok else " ❌")
@@ -542,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
     result = bench(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    (args.out / "bench.md").write_text(markdown(result), encoding="utf-8")
+    report = args.out / "bench.md"
+    kept = preview_section(report.read_text(encoding="utf-8")) if report.is_file() else ""
+    report.write_text(with_preview(markdown(result), kept), encoding="utf-8")
     print(markdown(result))
     failed = [k for k, v in result.items() if isinstance(v, dict) and v.get("exit", 0) != 0]
     return 1 if failed else 0
