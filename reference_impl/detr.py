@@ -286,7 +286,7 @@ class MultiHeadAttention(nn.Module):
         q = self.q_proj(query).view(B, T, self.n_heads, self.d_head).transpose(1, 2)  # (B,M,T,d')
         k = self.k_proj(key).view(B, -1, self.n_heads, self.d_head).transpose(1, 2)  # (B,M,S,d')
         v = self.v_proj(value).view(B, -1, self.n_heads, self.d_head).transpose(1, 2)
-        alpha = (q @ k.transpose(-2, -1) / math.sqrt(self.d_head)).softmax(-1)  # §A.1.2 α_ij
+        alpha = (q @ k.transpose(-2, -1) * self.d_head**-0.5).softmax(-1)  # §A.1.2 α_ij
         out = self.dropout(alpha) @ v  # (B, M, T, d')
         return self.out_proj(out.transpose(1, 2).reshape(B, T, -1))  # (B, T, d)
 
@@ -326,7 +326,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, config: DETRConfig) -> None:
         super().__init__()
         D = config.d_model
-        self.self_attn = MultiHeadAttention(D, config.n_heads)
+        self.self_attn = MultiHeadAttention(D, config.n_heads, config.dropout)
         self.dropout1 = nn.Dropout(config.dropout)
         self.norm1 = nn.LayerNorm(D)
         self.ffn = FeedForward(D, config.d_ff, config.dropout)
@@ -353,10 +353,10 @@ class DecoderLayer(nn.Module):
     def __init__(self, config: DETRConfig) -> None:
         super().__init__()
         D = config.d_model
-        self.self_attn = MultiHeadAttention(D, config.n_heads)
+        self.self_attn = MultiHeadAttention(D, config.n_heads, config.dropout)
         self.dropout1 = nn.Dropout(config.dropout)
         self.norm1 = nn.LayerNorm(D)
-        self.cross_attn = MultiHeadAttention(D, config.n_heads)
+        self.cross_attn = MultiHeadAttention(D, config.n_heads, config.dropout)
         self.dropout2 = nn.Dropout(config.dropout)
         self.norm2 = nn.LayerNorm(D)
         self.ffn = FeedForward(D, config.d_ff, config.dropout)
@@ -511,7 +511,7 @@ class DETR(nn.Module):
         pos = self.position_encoding(z0).flatten(2).transpose(1, 2)  # (B, HW, d)
         tokens = z0.flatten(2).transpose(1, 2)  # (B, HW, d): the d × HW sequence of §3.2.2
         memory = self.encoder(tokens, pos)  # (B, HW, d)
-        queries = self.object_queries.expand(images.shape[0], -1, -1)  # (B, N, d)
+        queries = self.object_queries.repeat(images.shape[0], 1, 1)  # (B, N, d)
         hs = self.decoder(memory, pos, queries, all_layers)  # (B, N, d) or (L, B, N, d)
         return self.class_embed(hs), self.bbox_embed(hs).sigmoid()
 
@@ -622,7 +622,7 @@ class Target(NamedTuple):
 def matching_cost(
     logits: torch.Tensor, boxes: torch.Tensor, target: Target, config: DETRConfig
 ) -> torch.Tensor:
-    r"""The pair-wise matching cost $\mathcal{L}_{match}$ of §3.1 for one image.
+    r"""The pair-wise matching cost $\mathcal{L}_{match}$ of §3.1.
 
     $-\hat p_j(c_i) + \lambda_{L1}\lVert b_i - \hat b_j\rVert_1 - \lambda_{iou}\,
     \mathrm{GIoU}(b_i, \hat b_j)$: probabilities, not log-probabilities, so that the class
@@ -630,9 +630,9 @@ def matching_cost(
     = 1 - \mathrm{GIoU}$ by a constant, which does not change the matching.
 
     Args:
-        logits: (N, K + 1) class logits of one image.
+        logits: (N, K + 1) class logits of N predictions.
         boxes: (N, 4) predicted boxes (cx, cy, w, h).
-        target: The image's M objects.
+        target: M objects.
         config: cost_class, cost_bbox, cost_giou.
 
     Returns:
@@ -647,28 +647,36 @@ def matching_cost(
 
 @torch.no_grad()
 def hungarian_match(
-    logits: torch.Tensor, boxes: torch.Tensor, target: Target, config: DETRConfig
-) -> torch.Tensor:
+    logits: torch.Tensor, boxes: torch.Tensor, targets: list[Target], config: DETRConfig
+) -> list[torch.Tensor]:
     r"""Eq. (1): $\hat\sigma = \arg\min_\sigma \sum_i \mathcal{L}_{match}(y_i, \hat y_{\sigma(i)})$.
 
-    The N − M slots left over are matched to ∅, whose cost does not depend on the prediction.
+    The costs of the whole batch come from one call of `matching_cost`; the assignment is
+    solved image by image. The N − M slots left over are matched to ∅, whose cost does not
+    depend on the prediction.
 
     Args:
-        logits: (N, K + 1) class logits of one image.
-        boxes: (N, 4) predicted boxes.
-        target: The image's M ≤ N objects.
+        logits: (B, N, K + 1) class logits.
+        boxes: (B, N, 4) predicted boxes.
+        targets: B targets, each with M ≤ N objects.
         config: The cost weights.
 
     Returns:
-        (M,) long: the prediction matched to each object.
+        Per image, (M,) long: the prediction matched to each object.
     """
-    M, N = len(target.labels), len(boxes)
-    if M == 0:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
-    if M > N:
-        raise ValueError(f"{M} objects but only {N} queries: DETR predicts at most N objects")
-    cost = matching_cost(logits, boxes, target, config)  # (M, N)
-    return torch.tensor(linear_sum_assignment(cost.double().tolist()), device=boxes.device)
+    N = boxes.shape[1]
+    batch = Target(torch.cat([t.labels for t in targets]), torch.cat([t.boxes for t in targets]))
+    cost = matching_cost(logits.flatten(0, 1), boxes.flatten(0, 1), batch, config)  # (ΣM, B·N)
+    matches, first = [], 0
+    for b, t in enumerate(targets):
+        M = len(t.labels)
+        if M > N:
+            raise ValueError(f"{M} objects but only {N} queries: DETR predicts at most N objects")
+        block = cost[first : first + M, b * N : (b + 1) * N].double().tolist()  # (M, N)
+        idx = linear_sum_assignment(block) if M else []
+        matches.append(torch.tensor(idx, dtype=torch.long, device=boxes.device))
+        first += M
+    return matches
 
 
 # --8<-- [end:matcher]
@@ -698,10 +706,7 @@ def hungarian_loss(
     """
     K = config.num_classes
     if matches is None:
-        matches = [
-            hungarian_match(lg, bx, t, config)
-            for lg, bx, t in zip(logits, boxes, targets, strict=True)
-        ]
+        matches = hungarian_match(logits, boxes, targets, config)
     classes = torch.full(logits.shape[:2], K, dtype=torch.long, device=logits.device)  # all ∅
     for b, (idx, t) in enumerate(zip(matches, targets, strict=True)):
         classes[b, idx] = t.labels  # c_i for the matched slots

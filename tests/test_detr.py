@@ -124,13 +124,18 @@ def test_hungarian_match_minimises_the_matching_cost() -> None:
     cfg = DETRConfig.tiny()
     logits, boxes = torch.randn(6, cfg.num_classes + 1), torch.rand(6, 4) * 0.5 + 0.1
     target = Target(torch.tensor([2, 0, 2]), torch.rand(3, 4) * 0.5 + 0.1)
-    idx = hungarian_match(logits, boxes, target, cfg)
+    (idx,) = hungarian_match(logits[None], boxes[None], [target], cfg)
     cost = matching_cost(logits, boxes, target, cfg).double()
     assert len(set(idx.tolist())) == 3
-    assert math.isclose(cost[torch.arange(3), idx].sum().item(), exhaustive(cost.tolist()),
-                        rel_tol=1e-9)  # fmt: skip
+    best = exhaustive(cost.tolist())
+    assert math.isclose(cost[torch.arange(3), idx].sum().item(), best, rel_tol=1e-9)
+    # a batch: each image is matched on its own block of the batch's cost matrix
     empty = Target(torch.zeros(0, dtype=torch.long), torch.zeros(0, 4))
-    assert hungarian_match(logits, boxes, empty, cfg).numel() == 0
+    flipped = Target(target.labels.flip(0), target.boxes.flip(0))
+    logits2, boxes2 = torch.stack([logits, logits.flip(0)]), torch.stack([boxes, boxes.flip(0)])
+    batch = hungarian_match(logits2, boxes2, [empty, flipped], cfg)
+    assert batch[0].numel() == 0
+    assert torch.equal(batch[1], (5 - idx).flip(0))  # slots and objects both reversed
 
 
 # ── generalized IoU ───────────────────────────────────────────────────────────────────
@@ -214,10 +219,7 @@ def test_loss_terms_and_auxiliary_layers(batch) -> None:
     last = parts[-1]
     torch.testing.assert_close(last["total"], last["class"] + 5 * last["l1"] + 2 * last["giou"])
     # the class term by hand: ∅ for the 20 − 4 unmatched slots, weighted 0.1
-    idx = [
-        hungarian_match(lg, bx, t, cfg)
-        for lg, bx, t in zip(logits[-1], boxes[-1], targets, strict=True)
-    ]
+    idx = hungarian_match(logits[-1], boxes[-1], targets, cfg)
     nll, weights = [], []
     for b, t in enumerate(targets):
         wanted = torch.full((cfg.num_queries,), cfg.num_classes)
@@ -344,3 +346,45 @@ def test_load_transformers_renames_and_checks_keys() -> None:
     del hf["bbox_predictor.layers.0.bias"]
     with pytest.raises(ValueError, match="keys differ"):
         load_transformers(fresh, hf)
+
+
+# ── what the page says about its figures (tools/generator/figures/detr.py) ────────────
+
+
+def test_matching_example_needs_the_one_to_one_constraint() -> None:
+    """The fixed example: T0 and T1 both have P0 as their cheapest prediction; the Hungarian
+    assignment gives P0 to T0 and P2 to T1, at the lowest total over all assignments."""
+    from tools.generator.figures import detr as figures
+
+    cost, best, greedy = figures.example_matching()
+    assert greedy == [0, 0, 3] and best == [0, 2, 3]
+    assert math.isclose(sum(cost[i, best[i]].item() for i in range(3)), exhaustive(cost.tolist()),
+                        rel_tol=1e-6)  # fmt: skip
+    unmatched = sorted(set(range(6)) - set(best))
+    assert unmatched == [1, 4, 5]  # P1, a second box on T0, is trained towards ∅
+
+
+def test_flattened_layers_give_the_set_loss(batch) -> None:
+    """The figure trains with the L layers as one batch of L·B images: L × total = set_loss."""
+    cfg, model, images, targets = batch
+    with torch.no_grad():
+        logits, boxes = model(images, all_layers=True)
+    L = logits.shape[0]
+    flat = hungarian_loss(logits.flatten(0, 1), boxes.flatten(0, 1), targets * L, cfg)
+    torch.testing.assert_close(L * flat["total"], set_loss(logits, boxes, targets, cfg))
+
+
+def test_shapes_run_needs_no_nms() -> None:
+    """The training figure's run (same seeded function): the losses fall; NMS changes the AP50 of
+    no decoder layer by more than one point; at most 2% of the objects get a second confident
+    prediction; the last layer is at least as good as the first."""
+    from tools.generator.figures import detr as figures
+
+    run = figures.train_shapes()
+    for values in run.losses.values():
+        assert sum(values[-50:]) < 0.8 * sum(values[:50])
+    for no_nms, nms in zip(run.ap_no_nms, run.ap_nms, strict=True):
+        assert abs(nms - no_nms) <= 0.01
+    assert run.duplicates[-1] <= 0.02 * run.n_objects
+    assert run.ap_no_nms[-1] >= run.ap_no_nms[0] and run.ap_no_nms[-1] > 0.4
+    assert run.cpu_seconds < 60
