@@ -123,7 +123,7 @@ class DETRConfig:
 # --8<-- [end:config]
 
 
-# --8<-- [start:backbone]
+# --8<-- [start:frozen-bn]
 class FrozenBatchNorm2d(nn.Module):
     """BatchNorm with fixed statistics and affine weights (§4): a per-channel affine map.
 
@@ -148,6 +148,10 @@ class FrozenBatchNorm2d(nn.Module):
         return x * scale[:, None, None] + shift[:, None, None]
 
 
+# --8<-- [end:frozen-bn]
+
+
+# --8<-- [start:backbone]
 class Bottleneck(nn.Module):
     """ResNet's 1×1 → 3×3 → 1×1 block with frozen BatchNorm; stride on the 3×3 (torchvision).
 
@@ -560,7 +564,7 @@ def linear_sum_assignment(cost: list[list[float]]) -> list[int]:
     """The Hungarian algorithm (Kuhn 1955): a cheapest one-to-one assignment of rows to columns.
 
     Shortest augmenting paths with potentials u (rows) and v (columns), O(n² m): rows are
-    added one at a time; a Dijkstra-like search over reduced costs c[i][j] − u[i] − v[j] ≥ 0
+    added one at a time; a Dijkstra-like search over reduced costs c_ij − u_i − v_j ≥ 0
     finds the cheapest way to free a column for the new row, then the matching is flipped along
     that path. The potentials stay a feasible dual, so the final matching is optimal.
 

@@ -381,6 +381,8 @@ def test_shapes_run_needs_no_nms() -> None:
     from tools.generator.figures import detr as figures
 
     run = figures.train_shapes()
+    _, pool = figures.shapes(figures.POOL, torch.Generator().manual_seed(0))
+    assert 1.35 < sum(len(t.labels) for t in pool) / len(pool) < 1.45  # "约 1.4 个物体"
     for values in run.losses.values():
         assert sum(values[-50:]) < 0.8 * sum(values[:50])
     for no_nms, nms in zip(run.ap_no_nms, run.ap_nms, strict=True):

@@ -48,6 +48,10 @@ EXPECTED = {
     "消息传递": "papers/gnn/",
     "移动四面体": "papers/dmtet/",
     "三平面": "papers/get3d/",
+    "二分图匹配": "papers/detr/",
+    "匈牙利算法": "papers/detr/",
+    "目标查询": "papers/detr/",
+    "集合预测": "papers/detr/",
 }
 
 
@@ -83,6 +87,7 @@ IDS = [
     "label-smoothing", "mlm", "patch", "patch-synonym", "mae", "momentum-encoder", "zero-shot",
     "diffusion-prior", "mode-collapse", "mode-collapse-synonym", "two-sample-test",
     "two-sample-test-synonym", "message-passing", "marching-tetrahedra", "triplane",
+    "bipartite-matching", "hungarian-algorithm", "object-queries", "set-prediction",
 ]  # fmt: skip
 
 
@@ -94,8 +99,10 @@ EXPECTED_LATIN = {
     "InfoNCE": "papers/contrastive/",
     "QuickGELU": "papers/clip/",
     "nn.Embedding": "papers/embedding/",
+    "DETR": "papers/detr/",
+    "GIoU": "papers/detr/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding"]
+LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "detr", "giou"]
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),
