@@ -376,8 +376,14 @@ def draw_matching() -> Figure:
         ax_img.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=colour,
                                    lw=1.8 if k in matched else 1.0,
                                    ls="-" if k in matched else (0, (3, 2))))  # fmt: skip
-        ax_img.text(x1, y0, f"P{k}", color=colour, fontsize=8, ha="right", va="bottom")
-    ax_img.set(xlim=(0, 1), ylim=(1, 0), aspect="equal", xticks=[], yticks=[])
+        if k % 2:  # labels of neighbouring boxes on opposite corners
+            ax_img.text(x0, y1, f"P{k}", color=colour, fontsize=8, ha="left", va="top")
+        else:
+            ax_img.text(x1, y0, f"P{k}", color=colour, fontsize=8, ha="right", va="bottom")
+    ax_img.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="#9e9e9e", lw=0.8))  # the image
+    ax_img.set(xlim=(-0.01, 1.01), ylim=(1.06, -0.01), aspect="equal", xticks=[], yticks=[])
+    for spine in ax_img.spines.values():
+        spine.set_visible(False)
     ax_img.set_title("目标 T（色块）与预测 P（实线：被匹配）", fontsize=9)
     im = ax_cost.imshow(cost.numpy(), cmap="Blues_r", aspect="auto")
     for i in range(cost.shape[0]):
