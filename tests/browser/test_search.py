@@ -67,6 +67,11 @@ EXPECTED = {
     "移位窗口": "papers/swin/",
     "相对位置偏置": "papers/swin/",
     "图块合并": "papers/swin/",
+    # DETR (issue 23)
+    "二分图匹配": "papers/detr/",
+    "匈牙利算法": "papers/detr/",
+    "目标查询": "papers/detr/",
+    "集合预测": "papers/detr/",
 }
 
 
@@ -106,6 +111,7 @@ IDS = [
     "in-context-learning", "in-context-learning-synonym", "few-shot", "few-shot-synonym",
     "sparse-attention", "decoder-only",
     "window-attention", "shifted-windows", "relative-position-bias", "patch-merging",
+    "bipartite-matching", "hungarian-algorithm", "object-queries", "set-prediction",
 ]  # fmt: skip
 
 
@@ -119,8 +125,12 @@ EXPECTED_LATIN = {
     "nn.Embedding": "papers/embedding/",
     "GPT": "papers/gpt/",
     "Swin": "papers/swin/",
+    "DETR": "papers/detr/",
+    "GIoU": "papers/detr/",
 }
-LATIN_IDS = ["resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "gpt", "swin"]
+LATIN_IDS = [
+    "resnet", "word2vec", "infonce", "quickgelu", "nn-embedding", "gpt", "swin", "detr", "giou",
+]  # fmt: skip
 CASES = [
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED, IDS, strict=True)),
     *(pytest.param(term, id=id_) for term, id_ in zip(EXPECTED_LATIN, LATIN_IDS, strict=True)),
