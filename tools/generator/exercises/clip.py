@@ -95,7 +95,7 @@ def _bidirectional_text() -> Exercise:
         title="去掉文本编码器的因果掩码",
         question=(
             "参考实现的文本编码器只有因果掩码，没有填充掩码。写一个"
-            "`encode_text_bidirectional(model, text, mask_padding)`：用同一组权重、"
+            " `encode_text_bidirectional(model, text, mask_padding)`：用同一组权重、"
             "不加因果掩码地编码文本，仍在 [EOS] 处读出。"
             "(a) 把 [EOS] 之后的填充词元换成别的 id，原来的 CLIP 和双向编码器给出的文本嵌入"
             "各变不变？(b) 双向编码器还需要什么，才能同样不受填充影响？"
@@ -127,7 +127,7 @@ def _contrastive_objective() -> Exercise:
         answer=(
             "同一张图可以配千变万化的描述，逐词预测要求模型猜出确切的用词，是在做一件不必要的"
             "难事；对比目标只要求在一个批量中区分正确的配对。图 2：一个 6300 万参数的"
-            "Transformer 语言模型学会零样本识别 ImageNet 的速度，比预测同一段文字的词袋的基线"
+            " Transformer 语言模型学会零样本识别 ImageNet 的速度，比预测同一段文字的词袋的基线"
             "慢 3 倍；把词袋预测换成对比目标，效率又提高 4 倍。"
         ),
         cite="§2.3、图 2",

@@ -130,7 +130,7 @@ def _nt_xent_is_info_nce() -> Exercise:
         title="NT-Xent 就是换了负样本的 InfoNCE",
         question=(
             "本页说 SimCLR 和 MoCo 的目标函数几乎相同，区别只在负样本从哪里来。用参考实现的"
-            "`info_nce_loss` 写一个 `nt_xent_via_info_nce(z1, z2, tau)`：对 $2N$ 个视图逐个"
+            " `info_nce_loss` 写一个 `nt_xent_via_info_nce(z1, z2, tau)`：对 $2N$ 个视图逐个"
             "调用 InfoNCE，查询是这个视图，正样本是它的另一个视图，负样本是批量中其余的视图。"
             "结果与 `nt_xent_loss` 相同吗？每个查询有多少个负样本？"
         ),
@@ -161,7 +161,7 @@ def _temperature() -> Exercise:
         ),
         answer=(
             "梯度是 $p_i/\\tau$（$p_i$ 是这个负样本的 softmax 概率），它们之间的比例就是"
-            "$e^{s_i/\\tau}$ 的比例，与正样本无关：$\\tau=1$ 时最难的负样本只占 41%，"
+            " $e^{s_i/\\tau}$ 的比例，与正样本无关：$\\tau=1$ 时最难的负样本只占 41%，"
             "$\\tau=0.2$（MoCo v2）时 69%，$\\tau=0.07$（MoCo v1）时 94%。"
             "温度越低，梯度越集中在与查询最像的几个负样本上，模型被迫去区分最难分辨的图像；"
             "温度太高则所有负样本一视同仁。这就是 $\\tau$ 需要调的原因"

@@ -113,7 +113,7 @@ def _attention_keys(n: dict[str, int]) -> Exercise:
             "64 个像素，加 256 个文本词元和 4 个 CLIP 词元。在 $8\\times8$ 这一级，八成的键"
             "（$260/324$）来自条件；在 $32\\times32$ 那一级是 $1024+260=1284$ 个键，条件只占两成。"
             "生成器用一个 `TorchFunctionMode` 在 meta 设备上跑一次解码器的前向传播，记下每次"
-            "`scaled_dot_product_attention` 调用中查询和键的长度，取查询长为 64 的那一次。"
+            " `scaled_dot_product_attention` 调用中查询和键的长度，取查询长为 64 的那一次。"
         ),
         cite="§2.1；GLIDE（Nichol et al., 2022）的文本条件结构",
     )
@@ -127,10 +127,10 @@ def _slerp() -> Exercise:
         title="在 CLIP 隐空间里插值和改图",
         question=(
             "§3 的图像操作都在 CLIP 嵌入上做：两张图之间插值用球面插值"
-            "$\\mathrm{slerp}(z_{i_1}, z_{i_2}, \\theta)$；文本差分把 $z_i$ 向"
-            "$z_d=\\mathrm{norm}(z_t-z_{t_0})$ 旋转。写出 `slerp` 和 `text_diff`，然后回答："
+            " $\\mathrm{slerp}(z_{i_1}, z_{i_2}, \\theta)$；文本差分把 $z_i$ 向"
+            " $z_d=\\mathrm{norm}(z_t-z_{t_0})$ 旋转。写出 `slerp` 和 `text_diff`，然后回答："
             "(a) 直线插值 $(1-\\theta)z_1+\\theta z_2$ 有什么问题？两个夹角 90° 的单位向量在"
-            "$\\theta=0.5$ 处，直线插值和 slerp 的长度各是多少？"
+            " $\\theta=0.5$ 处，直线插值和 slerp 的长度各是多少？"
             "(b) 文本差分中，$z_\\theta$ 与 $z_i$ 的夹角怎样随 $\\theta$ 变化？"
         ),
         answer=(
@@ -227,7 +227,7 @@ def _noise_schedules() -> Exercise:
             "是纯噪声，这一段的步数对学习和采样贡献很小，低分辨率图像尤其如此。"
             "参考实现的 `GaussianDiffusion(1000)` 中，线性调度有 327 步的 $\\bar\\alpha_t$ 小于"
             " 0.01，余弦调度只有 65 步。余弦调度让"
-            "$\\bar\\alpha_t$ 在中段近似线性地下降、两端变化缓慢，信息被更均匀地破坏，"
+            " $\\bar\\alpha_t$ 在中段近似线性地下降、两端变化缓慢，信息被更均匀地破坏，"
             "对数信噪比在中间大段近似线性变化。GLIDE 和 unCLIP 的 64×64 模型因此沿用余弦调度"
             "（Nichol & Dhariwal, 2021）。"
         ),
