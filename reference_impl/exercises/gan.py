@@ -32,10 +32,10 @@ def classifier_two_sample_test(
     half = min(len(x), len(y)) // 2
     x, y = x[torch.randperm(len(x), generator=g)], y[torch.randperm(len(y), generator=g)]
     torch.manual_seed(seed)
-    cfg = GANConfig(x_dim=x.shape[1], d_units=(32, 32), d_pieces=4)
-    d = MaxoutDiscriminator(
-        GANConfig(**{**vars(cfg), "d_input_dropout": 0.0, "d_hidden_dropout": 0.0})
+    cfg = GANConfig(  # a small maxout discriminator without dropout
+        x_dim=x.shape[1], d_units=(32, 32), d_pieces=4, d_input_dropout=0.0, d_hidden_dropout=0.0
     )
+    d = MaxoutDiscriminator(cfg)
     opt = torch.optim.Adam(d.parameters(), lr=1e-2)
     for _ in range(steps):
         loss = discriminator_loss(d(x[:half]), d(y[:half]))  # −V(D, G): labels 1 and 0

@@ -36,8 +36,9 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
         conv8.weight.copy_(fc8.weight[:, :, None, None])
         for conv, fc in ((conv6, fc6), (conv7, fc7), (conv8, fc8)):
             conv.bias.copy_(fc.bias)
-    head = [conv6, nn.ReLU(), nn.Dropout(cfg.dropout), conv7, nn.ReLU(), nn.Dropout(cfg.dropout)]
-    return nn.Sequential(model.features, *head, conv8)
+    fc6_block = (conv6, nn.ReLU(), nn.Dropout(cfg.dropout))  # as relu6, drop6
+    fc7_block = (conv7, nn.ReLU(), nn.Dropout(cfg.dropout))  # as relu7, drop7
+    return nn.Sequential(model.features, *fc6_block, *fc7_block, conv8)
 
 
 def dense_scores(net: nn.Sequential, images: torch.Tensor) -> torch.Tensor:
