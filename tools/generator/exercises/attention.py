@@ -49,14 +49,14 @@ def _large_params(n: dict[str, int]) -> Exercise:
         kind="计算",
         title="16 个头的多头注意力有多少参数",
         question=(
-            "一层多头注意力，$D=1024$，$h=16$（BERT-large、ViT-L 的宽度），$W^Q, W^K, W^V, W^O$"
+            "一层多头注意力，$D=1024$，$h=16$（BERT-large、ViT-L 的宽度），$W^Q, W^K, W^V, W^O$ "
             "都带偏置。它有多少个参数？如果改成 $h=1$ 或 $h=64$ 呢？"
         ),
         computed=Computed(value=n["large"], formula="4*(1024*1024 + 1024)", unit="个参数"),
         answer=(
-            "四个 $D\\times D$ 的投影加四个 $D$ 维偏置：$4(D^2+D)$。与头数无关：$h$ 个头的"
+            "四个 $D\\times D$ 的投影加四个 $D$ 维偏置：$4(D^2+D)$。与头数无关：$h$ 个头的 "
             "$W_i^Q$（各 $D\\times d_k$，$d_k=D/h$）拼起来恰好是一个 $D\\times D$ 矩阵，"
-            "参考实现里它就是一个 `q_proj`。头数只决定怎样把 $D$ 维切开，所以 $h=1$ 和"
+            "参考实现里它就是一个 `q_proj`。头数只决定怎样把 $D$ 维切开，所以 $h=1$ 和 "
             "$h=64$ 的参数量都一样。生成器在 meta 设备上数了 `MultiHeadAttention(1024, 16)`。"
         ),
         cite="§3.2.2；本页“多头注意力”一节的勘误",
@@ -78,7 +78,7 @@ def _weights_memory(n: dict[str, int]) -> Exercise:
         answer=(
             "每个头一个 $T\\times T$ 的权重矩阵，$h$ 个头共 $hT^2$ 个数：512 MiB，而且这只是"
             "一层、一条序列；训练时反向传播还要保存它。$T=512$ 时只要 8 MiB——长度变为 8 倍，"
-            "内存变为 64 倍，这就是“平方复杂度”。FlashAttention 分块计算 softmax，从不把整个"
+            "内存变为 64 倍，这就是“平方复杂度”。FlashAttention 分块计算 softmax，从不把整个 "
             "$T\\times T$ 矩阵写进显存。生成器在 meta 设备上跑一次前向传播，用钩子量出 softmax "
             "输出的字节数。"
         ),
@@ -103,7 +103,7 @@ def _cross_attention_macs(n: dict[str, int]) -> Exercise:
             unit="MACs",
         ),
         answer=(
-            "$Q$ 投影和输出投影各 $TD^2$；$K$、$V$ 投影作用在源序列上，各 $SD^2$；$QK^\\top$"
+            "$Q$ 投影和输出投影各 $TD^2$；$K$、$V$ 投影作用在源序列上，各 $SD^2$；$QK^\\top$ "
             "与权重乘 $V$ 各 $TSD$（$h$ 个头合计）。$K$、$V$ 投影占了约 97%。它们只取决于源"
             "序列，所以逐词生成时只需对源句算一次、缓存起来（键值缓存，见 Transformer 页）。"
             "生成器用 `FlopCounterMode` 在 meta 设备上数了 `multi_head_attention()`。"
@@ -120,7 +120,7 @@ def _no_scaling() -> Exercise:
         title="去掉 √d_k 会怎样",
         question=(
             "继承 `ScaledDotProductAttention` 写一个不除以 $\\sqrt{d_k}$ 的 "
-            "`UnscaledDotProductAttention`。取 $d_k=512$，$q$、$k$ 的各分量独立地取自"
+            "`UnscaledDotProductAttention`。取 $d_k=512$，$q$、$k$ 的各分量独立地取自 "
             "$\\mathcal{N}(0,1)$，比较两者：(a) 分数 $q\\cdot k$ 的方差；(b) 每行最大权重超过 0.99"
             "（几乎 one-hot）的行占多少；(c) softmax 的雅可比矩阵 "
             "$\\operatorname{diag}(p)-pp^\\top$ 的大小。"
@@ -171,7 +171,7 @@ def _mask_before_softmax() -> Exercise:
         ),
         answer=(
             "softmax 之后再置 0，每一行的权重之和就小于 1，输出不再是值的加权平均，而且"
-            "被遮住的位置仍然影响了分母：未来的词通过归一化常数泄露给了当前位置。设为"
+            "被遮住的位置仍然影响了分母：未来的词通过归一化常数泄露给了当前位置。设为 "
             "$-\\infty$ 后 $\\exp(-\\infty)=0$，这些位置既不出现在分子也不出现在分母，剩下的"
             "权重自动归一。若要在 softmax 之后处理，就必须重新归一化，结果与先掩码相同。"
         ),

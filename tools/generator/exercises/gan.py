@@ -83,7 +83,7 @@ def _saturation(n: dict[str, float]) -> Exercise:
         title="非饱和损失的梯度大多少",
         question=(
             "训练初期判别器很自信：对一个生成样本 $D(G(z))=0.01$。写成 logit $\\ell$"
-            "（$D=\\sigma(\\ell)$），极小极大损失 $\\log(1-\\sigma(\\ell))$ 和非饱和损失"
+            "（$D=\\sigma(\\ell)$），极小极大损失 $\\log(1-\\sigma(\\ell))$ 和非饱和损失 "
             "$-\\log\\sigma(\\ell)$ 对 $\\ell$ 的梯度各是多少？后者的绝对值是前者的几倍？"
         ),
         computed=Computed(
@@ -118,10 +118,10 @@ def _dcgan_32(n: dict[str, float]) -> Exercise:
             unit="个参数",
         ),
         answer=(
-            "从 $4\\times4$ 到 $32\\times32$ 要上采样 $\\log_2 8=3$ 次，所以“投影并变形”的宽度是"
+            "从 $4\\times4$ 到 $32\\times32$ 要上采样 $\\log_2 8=3$ 次，所以“投影并变形”的宽度是 "
             "$128\\cdot2^{3-1}=512$：$4\\times4\\times512\\to8\\times8\\times256\\to16\\times16"
             "\\times128\\to32\\times32\\times3$。投影是 $100\\times(512\\cdot16)$ 的矩阵；每个转置"
-            "卷积 $C_\\text{in}C_\\text{out}k^2$；每个 BatchNorm $2C$。约 493 万，是 $64\\times64$"
+            "卷积 $C_\\text{in}C_\\text{out}k^2$；每个 BatchNorm $2C$。约 493 万，是 $64\\times64$ "
             "版本（18,855,040）的四分之一略多：少了最宽的 1024 通道那一级。"
             "生成器在 meta 设备上数了 `DCGANGenerator(DCGANConfig(image_size=32))`。"
         ),
@@ -136,7 +136,7 @@ def _c2st() -> Exercise:
         kind="代码",
         title="把判别器当作两样本检验",
         question=(
-            "用参考实现的 `MaxoutDiscriminator` 和 `discriminator_loss` 写一个分类器两样本检验"
+            "用参考实现的 `MaxoutDiscriminator` 和 `discriminator_loss` 写一个分类器两样本检验 "
             "`classifier_two_sample_test(x, y)`：一半数据训练判别器区分 $x$（标签 1）和 $y$"
             "（标签 0），另一半上测准确率，并按二项分布算出 p 值。用二维高斯各 1000 个样本试三种"
             "情况：(a) 同分布；(b) 均值相差 1；(c) 均值相同、标准差 1.5 对 1。"
@@ -167,8 +167,8 @@ def _helvetica() -> Exercise:
             "scenario”。固定 $D$、只优化 $G$，$G$ 会收敛到什么？为什么这是模式崩溃？"
         ),
         answer=(
-            "$D$ 固定时，$G$ 的目标只是让每个 $G(z)$ 的 $D(G(z))$ 尽量大，最优解就是把所有 $z$"
-            "都映射到 $D$ 最大的那一点（或那几点），完全不管样本是否多样：这就是 $G$ 把太多 $z$"
+            "$D$ 固定时，$G$ 的目标只是让每个 $G(z)$ 的 $D(G(z))$ 尽量大，最优解就是把所有 $z$ "
+            "都映射到 $D$ 最大的那一点（或那几点），完全不管样本是否多样：这就是 $G$ 把太多 $z$ "
             "坍缩到同一个 $x$、多样性不足以刻画 $p_\\text{data}$ 的情形。只有让 $D$ 跟上、惩罚"
             "扎堆的样本，$G$ 才会被迫铺开。论文把这比作玻尔兹曼机的负相马尔可夫链必须在"
             "每步学习之间保持更新。"

@@ -53,7 +53,7 @@ def _bidirectional_params(n: dict[str, float]) -> Exercise:
         title="两层双向 LSTM 的参数",
         question=(
             "一个两层、双向的 LSTM（`LSTM(300, 512, num_layers=2, bidirectional=True)`）："
-            "输入是 300 维的词向量，每层每个方向 $H=512$ 个单元，两套偏置（与 `torch.nn.LSTM`"
+            "输入是 300 维的词向量，每层每个方向 $H=512$ 个单元，两套偏置（与 `torch.nn.LSTM` "
             "相同）。它一共有多少个参数？提示：第二层读的是什么？"
         ),
         computed=Computed(
@@ -79,7 +79,7 @@ def _spectral_radius(n: dict[str, float]) -> Exercise:
         kind="计算",
         title="默认初始化下 W_hh 的谱半径",
         question=(
-            "PyTorch 把 Elman RNN 的 $W_{hh}$（$H\\times H$）的每个元素独立地取自"
+            "PyTorch 把 Elman RNN 的 $W_{hh}$（$H\\times H$）的每个元素独立地取自 "
             "$U(-1/\\sqrt{H},\\,1/\\sqrt{H})$。按随机矩阵的圆律（$n\\times n$ 的独立同分布矩阵、"
             "元素方差 $\\sigma^2$ 时，特征值大致均匀地落在半径 $\\sigma\\sqrt{n}$ 的圆盘内），"
             "估计 $H=512$ 时 $W_{hh}$ 的谱半径（特征值模的最大值）。它对梯度消失意味着什么？"
@@ -89,10 +89,10 @@ def _spectral_radius(n: dict[str, float]) -> Exercise:
         ),
         answer=(
             "$U(-a,a)$ 的方差是 $a^2/3$，这里 $a^2=1/H$，所以 $\\sigma\\sqrt{H}=\\sqrt{1/3}"
-            "\\approx0.577$，与 $H$ 无关。生成器按参考实现的初始化（种子 0）建了一个 512 单元的"
-            "`RNNCell`，用 `torch.linalg.eigvals` 算出的谱半径约 0.58（有限大小的矩阵略大于"
+            "\\approx0.577$，与 $H$ 无关。生成器按参考实现的初始化（种子 0）建了一个 512 单元的 "
+            "`RNNCell`，用 `torch.linalg.eigvals` 算出的谱半径约 0.58（有限大小的矩阵略大于 "
             "0.577）。误差每往回传一步都要乘一次 $\\operatorname{diag}(\\tanh')\\,W_{hh}$，"
-            "$|\\tanh'|\\le1$，于是大致每步至少缩小到 0.58 倍：50 步后约 $10^{-12}$，"
+            "$|\\tanh'|\\le1$，于是长程来看误差每步至多保留约 0.58 倍：50 步后约 $10^{-12}$，"
             "与本页梯度图中 Elman RNN 的曲线一致。"
         ),
         cite="本页“误差怎样沿时间反向传播”一节与[梯度衰减图](#fig-rnn-gradient-decay)",
@@ -167,7 +167,7 @@ def _learning_rate() -> Exercise:
         ),
         answer=(
             "都不行。调大学习率同时放大长程和短程的误差信号，不改变两者的比例：短程信号"
-            "仍然淹没长程信号，BPTT 仍然对最近的干扰过于敏感。加大权重也没用：以 logistic"
+            "仍然淹没长程信号，BPTT 仍然对最近的干扰过于敏感。加大权重也没用：以 logistic "
             "单元为例，权重的绝对值趋于无穷时，激活函数的导数比权重增长得更快地趋于 0，"
             "乘积反而变小；而且有些权重还得改变符号、穿过 0。"
         ),
@@ -204,7 +204,7 @@ def _recall_figure() -> Exercise:
         title="长间隔记忆实验里谁学不会",
         question=(
             "本页的长间隔记忆实验里，Elman RNN 和遗忘门偏置为 0 的 LSTM 的损失停在 $\\ln 4$。"
-            "为什么是 $\\ln 4$？结合梯度衰减图，解释它们为什么学不会、而 $b_f=5$ 的 LSTM 和"
+            "为什么是 $\\ln 4$？结合梯度衰减图，解释它们为什么学不会、而 $b_f=5$ 的 LSTM 和 "
             "1997 年的 LSTM 学得会。"
         ),
         answer=(
