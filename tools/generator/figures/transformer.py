@@ -28,6 +28,9 @@ CONFIG = TransformerConfig(
 )
 
 
+RATE_SCALE = 0.7  # Eq. (3)'s rate × 0.7 (not in the paper; with the gradient clip below)
+
+
 def rate(step: int, d_model: int, warmup: int) -> float:
     """Eq. (3): lrate = d_model^-0.5 · min(step^-0.5, step · warmup^-1.5), step counted from 1."""
     return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
@@ -90,7 +93,7 @@ def train_reverse_task(
         # foreach: the same update in a few batched kernels instead of a Python loop over the
         # parameters (a fifth of this run's time; the curves are unchanged)
         opt = torch.optim.Adam(
-            model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9, foreach=True
+            model.parameters(), lr=RATE_SCALE, betas=(0.9, 0.98), eps=1e-9, foreach=True
         )
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda i: rate(i + 1, CONFIG.d_model, warmup)
@@ -105,6 +108,9 @@ def train_reverse_task(
             loss = loss_fn(logits.flatten(0, 1), tgt[:, 1:].flatten())
             opt.zero_grad()
             loss.backward()
+            # not in the paper: without clipping (and at the full Eq. (3) rate) this tiny run
+            # diverged for a step on some CPUs (accuracy 0.87 at step 250 after 0.99 on AVX-512)
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
             losses.append(loss.item())
