@@ -166,12 +166,18 @@ def build_group(kind: str, arg: Any) -> dict[str, Any]:
 EXPECTED_SECONDS = {
     "figures-rnn": 26.0,
     "figures-contrastive": 19.5,
+    "figures-llama": 18.0,
     "figures-gan": 17.5,
+    "figures-detr": 15.0,
     "figures-mae": 14.0,
     "figures-dmtet": 13.5,
+    "figures-gpt": 10.5,
     "figures-clip": 7.5,
+    "model-llama3-405b": 6.5,
     "figures-transformer": 6.0,
+    "model-gpt3-175b": 5.0,
     "figures-resnet": 4.3,
+    "model-llama3-70b": 4.0,
     "model-unclip-decoder": 3.1,
 }
 
