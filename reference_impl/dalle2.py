@@ -401,6 +401,7 @@ class DiffusionPrior(nn.Module):
 
 
 # --8<-- [start:unet]
+# --8<-- [start:unet-blocks]
 def _norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(math.gcd(32, channels), channels)  # GroupNorm(32) when channels allow
 
@@ -461,6 +462,7 @@ class AttentionBlock(nn.Module):
         return x + self.proj_out(out.mT.reshape(B, C, H * W)).view(B, C, H, W)
 
 
+# --8<-- [end:unet-blocks]
 class UNetStage(nn.Module):
     """One U-Net step: a residual block, attention (at the listed resolutions), an up-sampler."""
 
