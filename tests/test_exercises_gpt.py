@@ -65,6 +65,7 @@ def _train_on_random_tokens(model_class: type[gpt.GPT], steps: int = 100) -> flo
     """Mean training loss of the last 10 steps on i.i.d. uniform tokens (vocabulary 100)."""
     torch.manual_seed(0)
     cfg = dataclasses.replace(gpt.GPTConfig.tiny(), dropout=0.0, max_len=8)
+    assert (cfg.vocab_size, cfg.d_model, cfg.n_layers) == (100, 32, 2)  # "宽 32 的两层小模型"
     model = model_class(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     data = torch.Generator().manual_seed(1)
@@ -83,4 +84,4 @@ def test_without_the_mask_random_tokens_become_predictable():
     chance = math.log(100)
     assert round(chance, 2) == 4.61  # "ln 100 ≈ 4.61"
     assert _train_on_random_tokens(gpt.GPT) > chance - 0.1  # nothing to learn: stays at chance
-    assert _train_on_random_tokens(GPTWithoutCausalMask) < 1.0  # copies the next token
+    assert _train_on_random_tokens(GPTWithoutCausalMask) < 1.0  # "100 步，降到 1 以下": copies
