@@ -156,7 +156,7 @@ def _tied_output(n: dict[str, float]) -> Exercise:
         ),
         computed=Computed(
             value=n["tied"],
-            formula="128256*4096 + 32*(2*4096*4096 + 2*4096*1024 + 3*4096*14336 + 2*4096) + 4096",
+            formula="128256*4096 + 32*(2*4096*(4096 + 1024) + 3*4096*14336 + 2*4096) + 4096",
             unit="个参数",
         ),
         answer=(
