@@ -125,3 +125,10 @@ def test_ablation_numbers_are_the_pages_table_4():
     rows = [table4(r) for r in ("无位置编码", "绝对位置编码", "绝对 + 相对")]
     assert all(relative[k] >= r[k] for r in rows for k in (0, 2, 4))  # best on all three tasks
     assert relative[0] == both[0]  # top-1 tied with absolute + relative
+
+
+def test_regular_windows_in_pixels():
+    """Without the shift the stage-i window covers a fixed grid of 7·4·2^i pixels."""
+    cfg = swin.SwinConfig.swin_t()
+    sides = [cfg.image_size // cfg.resolution(i) * cfg.window_size for i in range(4)]  # pixels
+    assert sides == [7 * 4 * 2**i for i in range(4)] == [28, 56, 112, 224]
