@@ -135,6 +135,13 @@ def _call_window(module, x, context, mask):
     return module(x, ~mask.expand(B, 1, T, T)[:, 0])  # (windows, T, T)
 
 
+def _call_query_key_value(module, x, context, mask):
+    """For copies called as ``module(query, key, value)`` without a mask (DETR)."""
+    assert mask is None
+    memory = x if context is None else context
+    return module(x, memory, memory)
+
+
 _LOAD_SEPARATE = load_separate()
 
 
@@ -198,6 +205,8 @@ COPIES: dict[str, Copy] = {
         causal=False,
         padding=False,
     ),
+    # DETR: separate query, key and value inputs (positions are added to q and k outside it)
+    "detr": Copy("MultiHeadAttention", call=_call_query_key_value, causal=False, padding=False),
     # Llama 3: grouped-query attention with RoPE and no biases (tests/test_llama.py tests those);
     # here with one KV head per query head, every token at position 0 (RoPE is then the
     # identity) and biased projections in place of its bias-free ones.

@@ -178,19 +178,19 @@ def _helvetica() -> Exercise:
 
 
 def _batchnorm_placement() -> Exercise:
-    """DCGAN 的批归一化放在哪里."""
+    """DCGAN 的 BatchNorm 放在哪里."""
     return Exercise(
         id="gan-batchnorm-placement",
         kind="思考",
-        title="DCGAN 的批归一化放在哪里",
+        title="DCGAN 的 BatchNorm 放在哪里",
         question=(
-            "DCGAN 在生成器和判别器中都用批归一化，唯独生成器的输出层和判别器的输入层不用。"
-            "论文给出的理由是什么？批归一化对生成器又有什么帮助？"
+            "DCGAN 在生成器和判别器中都用 BatchNorm，唯独生成器的输出层和判别器的输入层不用。"
+            "论文给出的理由是什么？BatchNorm 对生成器又有什么帮助？"
         ),
         answer=(
-            "把批归一化用在所有层上会导致样本振荡和模型不稳定；去掉生成器输出层和判别器"
-            "输入层的批归一化就避免了这个问题（论文没有再解释原因；这两层正好是直接对着"
-            "像素的两层）。批归一化对生成器的帮助是：缓解不良初始化带来的训练问题、让梯度流过更深的网络，"
+            "把 BatchNorm 用在所有层上会导致样本振荡和模型不稳定；去掉生成器输出层和判别器"
+            "输入层的 BatchNorm 就避免了这个问题（论文没有再解释原因；这两层正好是直接对着"
+            "像素的两层）。BatchNorm 对生成器的帮助是：缓解不良初始化带来的训练问题、让梯度流过更深的网络，"
             "论文说这对让深的生成器开始学习至关重要，能防止生成器把所有样本坍缩到一点。"
         ),
         cite="DCGAN 论文 §3（Architecture guidelines）",

@@ -173,7 +173,7 @@ def _final_norm() -> Exercise:
             "一次，这就是最后的 `norm`。残差路径不被归一化，也是 GPT-2 改用 $1/\\sqrt{N}$"
             " 初始化的原因。"
         ),
-        cite="GPT-2 §2.3；本页“Transformer 块：后置与前置的层归一化”一节的两张块结构图",
+        cite="GPT-2 §2.3；本页“Transformer 块：后置与前置的 LayerNorm”一节的两张块结构图",
     )
 
 

@@ -94,7 +94,7 @@ def _v15_macs(n: dict[str, int]) -> Exercise:
         kind="计算",
         title="把步幅挪到 3×3 卷积上要多算多少",
         question=(
-            "ResNet-50 在 $224\\times224$ 输入上，若把三个降采样瓶颈块（conv3_1、conv4_1、"
+            "ResNet-50 在 $224\\times224$ 输入上，若把三个下采样瓶颈块（conv3_1、conv4_1、"
             "conv5_1）的步幅从第一个 $1\\times1$ 卷积挪到 $3\\times3$ 卷积上（“v1.5”），"
             "乘加数（MACs）增加多少？提示：只有第一个 $1\\times1$ 卷积的输出分辨率变了。"
         ),
@@ -106,7 +106,7 @@ def _v15_macs(n: dict[str, int]) -> Exercise:
         answer=(
             "一个 $1\\times1$ 卷积的乘加数是 $C_\\text{in}\\cdot C_\\text{out}\\cdot H_\\text{out}"
             "W_\\text{out}$。论文布局里它带步幅 2，输出是 $28\\times28$、$14\\times14$、"
-            "$7\\times7$；v1.5 中它不降采样，输出边长加倍、面积是 4 倍，于是多出 3 倍。"
+            "$7\\times7$；v1.5 中它不下采样，输出边长加倍、面积是 4 倍，于是多出 3 倍。"
             "$3\\times3$ 卷积在两种布局里的输出分辨率相同，乘加数不变。"
             "三处各多出 77,070,336 次，恰好相等——这正是“分辨率减半、通道加倍”规则"
             "让每层计算量不变的结果。生成器用 `FlopCounterMode` 在 meta 设备上分别数了"
